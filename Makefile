@@ -1,0 +1,107 @@
+# vmotion for KVM: one Makefile for the module, the controller, the lab and
+# the tests.  `make help` lists the targets.
+
+# The reference kernel: Debian 12's 6.1 (-amd64).  The host runs another
+# kernel, so KVER is found among the installed ones, not from uname -r.
+# Both are recursive variables: they are evaluated after `deps` has run.
+KVER = $(shell lab/kver)
+KDIR = /lib/modules/$(KVER)/build
+
+BUILD := build
+LINUX_SRC := $(BUILD)/linux
+HARNESS := $(LINUX_SRC)/tools/testing/selftests
+CC := gcc
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
+# The 6.1 kselftest harness's macros trip these two in every test.
+TEST_CFLAGS := $(CFLAGS) -Wno-unused-parameter -Wno-sign-compare
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+LIBNL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
+LIBNL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
+
+CTL_SRCS := ctl/main.c ctl/cmd_info.c ctl/output.c ctl/parse.c \
+	    ctl/netlink/vmtrace_nl.c
+CTL_HDRS := $(wildcard ctl/*.h ctl/netlink/*.h) uapi/linux/vmtrace.h
+UNIT_TESTS := $(BUILD)/unit/parse_test
+SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c
+SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
+	     $(BUILD)/selftests/vmtrace/netlink_test \
+	     $(BUILD)/selftests/kvm/hlt_test
+
+.PHONY: all deps kmod ctl selftests unit lab lab-image check lint demo \
+	clean help
+
+all: kmod ctl
+
+help:
+	@echo "make            build kmod/vmtrace.ko and ctl/vmotionctl"
+	@echo "make demo       boot the lab and run a VM on its KVM"
+	@echo "make check      all tests: host unit tests, lint, lab selftests"
+	@echo "make lab        interactive shell in the lab"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "KDIR=...        build the module against another kernel tree"
+
+deps:
+	@scripts/install-deps
+
+# checkpatch.pl and the kselftest harness, from Debian's linux-source-6.1.
+$(LINUX_SRC)/.stamp: | deps
+	mkdir -p $(LINUX_SRC)
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(LINUX_SRC) \
+		--strip-components=1 linux-source-6.1/scripts \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	touch $@
+
+kmod: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+
+ctl: ctl/vmotionctl
+
+ctl/vmotionctl: $(CTL_SRCS) $(CTL_HDRS) | deps
+	$(CC) $(CFLAGS) -o $@ $(CTL_SRCS) -lmnl
+
+# Host unit tests run under ASan and UBSan.
+unit: $(UNIT_TESTS)
+
+$(BUILD)/unit/parse_test: ctl/tests/parse_test.c ctl/parse.c ctl/parse.h \
+		$(LINUX_SRC)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SANITIZE) -I$(HARNESS) -o $@ $< ctl/parse.c
+
+# Lab selftests: built here, run inside the lab.
+selftests: $(SELFTESTS)
+
+$(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) $(wildcard selftests/lib/*.h) \
+		uapi/linux/vmtrace.h $(LINUX_SRC)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) -I$(HARNESS) -o $@ \
+		$< $(SELFTEST_LIB) $(LIBNL_LIBS)
+
+# The lab boots the reference kernel's vmlinux (uncompressed: PVH boot skips
+# the decompressor) with a busybox initramfs that mounts the host's root.
+lab-image: $(BUILD)/lab/vmlinux $(BUILD)/lab/initramfs.cpio.gz
+
+$(BUILD)/lab/vmlinux: | deps
+	@mkdir -p $(@D)
+	lab/extract-vmlinux /boot/vmlinuz-$(KVER) $@
+
+$(BUILD)/lab/initramfs.cpio.gz: lab/init lab/mkinitramfs | deps
+	@mkdir -p $(@D)
+	lab/mkinitramfs $(KVER) $@
+
+lab: all lab-image
+	lab/run -i
+
+check: all unit selftests lab-image $(LINUX_SRC)/.stamp
+	@scripts/check $(KDIR) $(LINUX_SRC)
+
+lint: all $(LINUX_SRC)/.stamp
+	@scripts/lint-kmod $(KDIR) $(LINUX_SRC)
+
+demo: all selftests lab-image
+	lab/run -t 300 scripts/demo
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+	rm -rf $(BUILD) ctl/vmotionctl

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmotionctl: live migration of KVM virtual machines.
+ *
+ *   vmotionctl [-j] COMMAND [ARGS]
+ *
+ * Commands are matched by unique prefix, as in ip(8).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "vmotionctl.h"
+
+bool opt_json;
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "info", cmd_info, "show what vmtrace reports about itself and KVM" },
+	{ "config", cmd_config, "flush-deadline-us N: set vmtrace's TLB-flush deadline" },
+};
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmotionctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: vmotionctl [-j] COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n  -j   print JSON\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *found = NULL;
+	size_t i, len;
+
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "-j") || !strcmp(argv[1], "-json")) {
+			opt_json = true;
+		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			return fail("unknown option \"%s\" (try --help)", argv[1]);
+		}
+		argc--;
+		argv++;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	out_init(stdout, opt_json);
+
+	len = strlen(argv[1]);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strncmp(commands[i].name, argv[1], len))
+			continue;
+		if (found)
+			return fail("\"%s\" is ambiguous (try --help)", argv[1]);
+		found = &commands[i];
+	}
+	if (!found)
+		return fail("unknown command \"%s\" (try --help)", argv[1]);
+	return found->fn(argc - 1, argv + 1);
+}

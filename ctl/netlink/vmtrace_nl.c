@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libmnl client of the vmtrace generic netlink family.
+ *
+ * The socket asks for extended and capped acks (NETLINK_EXT_ACK,
+ * NETLINK_CAP_ACK) so every error comes back with the kernel's message.
+ * Unknown attributes in replies are skipped, so an older vmotionctl keeps
+ * working with a newer module.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
+#include "../../uapi/linux/vmtrace.h"
+#include "vmtrace_nl.h"
+
+/* Large enough for any reply: the kernel caps messages at 32 KiB. */
+#define VMTRACE_NL_BUFSIZE	32768
+
+struct vmtrace_nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	uint16_t family;
+	char error[256];
+	char buf[VMTRACE_NL_BUFSIZE];
+};
+
+typedef int (*reply_cb_t)(const struct nlmsghdr *nlh, void *data);
+
+/* mnl_cb_run2() hands one pointer to both the data and error callbacks. */
+struct transaction {
+	struct vmtrace_nl *nl;
+	reply_cb_t cb;
+	void *data;
+};
+
+static struct nlmsghdr *put_request(struct vmtrace_nl *nl, uint16_t type,
+				    uint8_t cmd, uint8_t version)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
+	struct genlmsghdr *genl;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++nl->seq;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = version;
+	return nlh;
+}
+
+/* NLMSG_ERROR: keep the extack message, return the error. */
+static int error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	struct vmtrace_nl *nl = ((struct transaction *)data)->nl;
+	const struct nlattr *attr;
+	unsigned int hlen = sizeof(*err);
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (err->error == 0)
+		return MNL_CB_STOP;
+	/* With NETLINK_CAP_ACK the original request is not echoed back. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		hlen += mnl_nlmsg_get_payload_len(&err->msg);
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+		mnl_attr_for_each(attr, nlh, hlen) {
+			if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG ||
+			    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+				continue;
+			snprintf(nl->error, sizeof(nl->error), "%s",
+				 mnl_attr_get_str(attr));
+		}
+	}
+	errno = -err->error;
+	return MNL_CB_ERROR;
+}
+
+static int data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct transaction *t = data;
+
+	return t->cb ? t->cb(nlh, t->data) : MNL_CB_OK;
+}
+
+static int transact(struct vmtrace_nl *nl, struct nlmsghdr *nlh,
+		    reply_cb_t cb, void *data)
+{
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = error_cb };
+	struct transaction t = { .nl = nl, .cb = cb, .data = data };
+	int ret;
+
+	nl->error[0] = '\0';
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		ret = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
+		if (ret < 0)
+			return -errno;
+		errno = 0;
+		ret = mnl_cb_run2(nl->buf, ret, nl->seq, nl->portid,
+				  data_cb, &t, ctl, NLMSG_MIN_TYPE);
+		if (ret == MNL_CB_ERROR && errno == 0)
+			errno = EPROTO;
+	} while (ret > MNL_CB_STOP);
+	return ret < 0 ? -errno : 0;
+}
+
+struct family_ctx {
+	uint16_t id;
+};
+
+static int family_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct family_ctx *ctx = data;
+
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+		ctx->id = mnl_attr_get_u16(attr);
+	return MNL_CB_OK;
+}
+
+static int family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, GENL_HDRLEN, family_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+struct vmtrace_nl *vmtrace_nl_open(void)
+{
+	struct family_ctx ctx = { 0 };
+	struct vmtrace_nl *nl;
+	struct nlmsghdr *nlh;
+	int one = 1, err;
+
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return NULL;
+	nl->seq = time(NULL);
+	nl->sock = mnl_socket_open(NETLINK_GENERIC);
+	if (!nl->sock)
+		goto err_free;
+	/* Both are best effort: old kernels simply send less. */
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto err_close;
+	nl->portid = mnl_socket_get_portid(nl->sock);
+
+	nlh = put_request(nl, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, VMTRACE_FAMILY_NAME);
+	err = transact(nl, nlh, family_cb, &ctx);
+	if (err || !ctx.id) {
+		errno = err ? -err : ENOENT;
+		goto err_close;
+	}
+	nl->family = ctx.id;
+	return nl;
+
+err_close:
+	err = errno;
+	mnl_socket_close(nl->sock);
+	errno = err;
+err_free:
+	err = errno;
+	free(nl);
+	errno = err;
+	return NULL;
+}
+
+void vmtrace_nl_close(struct vmtrace_nl *nl)
+{
+	if (!nl)
+		return;
+	mnl_socket_close(nl->sock);
+	free(nl);
+}
+
+const char *vmtrace_nl_error(const struct vmtrace_nl *nl)
+{
+	return nl->error;
+}
+
+static void copy_str(char *dst, size_t len, const struct nlattr *attr)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(dst, len, "%s", mnl_attr_get_str(attr));
+}
+
+static int info_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct vmtrace_info *info = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case VMTRACE_A_INFO_MODULE_VERSION:
+		copy_str(info->module_version, sizeof(info->module_version),
+			 attr);
+		break;
+	case VMTRACE_A_INFO_KERNEL_RELEASE:
+		copy_str(info->kernel_release, sizeof(info->kernel_release),
+			 attr);
+		break;
+	case VMTRACE_A_INFO_PROTOCOL_VERSION:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			info->protocol_version = mnl_attr_get_u32(attr);
+		break;
+	case VMTRACE_A_INFO_FEATURES:
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+			info->features = mnl_attr_get_u64(attr);
+		break;
+	case VMTRACE_A_INFO_KVM_FLAGS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			info->kvm_flags = mnl_attr_get_u32(attr);
+		break;
+	case VMTRACE_A_INFO_KVM_SYMBOLS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			info->kvm_symbols = mnl_attr_get_u32(attr);
+		break;
+	case VMTRACE_A_INFO_FLUSH_DEADLINE_US:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			info->flush_deadline_us = mnl_attr_get_u32(attr);
+		break;
+	default:
+		break;	/* newer module: ignore what we do not know */
+	}
+	return MNL_CB_OK;
+}
+
+static int info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, GENL_HDRLEN, info_attr_cb, data);
+}
+
+int vmtrace_nl_get_info(struct vmtrace_nl *nl, struct vmtrace_info *info)
+{
+	struct nlmsghdr *nlh;
+
+	memset(info, 0, sizeof(*info));
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_GET_INFO,
+			  VMTRACE_FAMILY_VERSION);
+	return transact(nl, nlh, info_cb, info);
+}
+
+int vmtrace_nl_set_flush_deadline(struct vmtrace_nl *nl, uint32_t us)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_SET_CONFIG,
+			  VMTRACE_FAMILY_VERSION);
+	mnl_attr_put_u32(nlh, VMTRACE_A_CONFIG_FLUSH_DEADLINE_US, us);
+	return transact(nl, nlh, NULL, NULL);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmotionctl's client of the vmtrace generic netlink family (libmnl).
+ * Everything netlink is behind this header.
+ */
+#ifndef VMOTION_VMTRACE_NL_H
+#define VMOTION_VMTRACE_NL_H
+
+#include <stdint.h>
+
+struct vmtrace_nl;
+
+struct vmtrace_info {
+	char module_version[32];
+	uint32_t protocol_version;
+	uint64_t features;
+	char kernel_release[65];
+	uint32_t kvm_flags;		/* enum vmtrace_kvm_flags */
+	uint32_t kvm_symbols;
+	uint32_t flush_deadline_us;
+};
+
+/*
+ * Open a socket and resolve the family.  NULL with errno set on failure;
+ * ENOENT means the module is not loaded.
+ */
+struct vmtrace_nl *vmtrace_nl_open(void);
+void vmtrace_nl_close(struct vmtrace_nl *nl);
+
+/*
+ * Requests: 0 or a negative errno.  After a failure, vmtrace_nl_error()
+ * gives the kernel's extack message, or "" if it sent none.
+ */
+int vmtrace_nl_get_info(struct vmtrace_nl *nl, struct vmtrace_info *info);
+int vmtrace_nl_set_flush_deadline(struct vmtrace_nl *nl, uint32_t us);
+const char *vmtrace_nl_error(const struct vmtrace_nl *nl);
+
+#endif

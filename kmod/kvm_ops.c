@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one place vmtrace reaches into KVM beyond what KVM exports.
+ *
+ * Debian 12's 6.1 kernel exports most of what a dirty tracker needs
+ * (file_is_kvm(), kvm_vcpu_kick(), kvm_set_memory_region(), ...), and
+ * vmtrace calls those directly.  The few MMU internals it also needs are
+ * resolved here, by name, at load time, from one table.  If any of them is
+ * missing, loading fails with a message naming it, rather than the module
+ * misbehaving later.
+ *
+ * kallsyms_lookup_name() itself is not exported since 5.7; a kprobe on it
+ * resolves its address, which is the customary way for out-of-tree code
+ * and is reliable on a kernel built with KPROBES and KALLSYMS_ALL (the
+ * reference kernel has both).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+
+#include <uapi/linux/vmtrace.h>
+
+#include "vmtrace.h"
+
+struct vmtrace_kvm_ops vmtrace_kvm;
+
+/*
+ * Every symbol is looked up as "kvm:<name>" so that a same-named symbol of
+ * another module can never be picked up by mistake.
+ */
+struct vmtrace_symbol {
+	const char *name;
+	size_t offset;		/* into struct vmtrace_kvm_ops */
+};
+
+#define VMTRACE_SYMBOL(sym, field) \
+	{ .name = "kvm:" #sym, .offset = offsetof(struct vmtrace_kvm_ops, field) }
+
+static const struct vmtrace_symbol vmtrace_symbols[] = {
+	VMTRACE_SYMBOL(kvm_arch_mmu_enable_log_dirty_pt_masked,
+		       enable_log_dirty_pt_masked),
+	VMTRACE_SYMBOL(kvm_mmu_slot_remove_write_access,
+		       slot_remove_write_access),
+	VMTRACE_SYMBOL(kvm_mmu_slot_try_split_huge_pages,
+		       slot_try_split_huge_pages),
+	VMTRACE_SYMBOL(tdp_enabled, tdp_enabled),
+	VMTRACE_SYMBOL(tdp_mmu_enabled, tdp_mmu_enabled),
+};
+
+typedef unsigned long (*kallsyms_lookup_name_t)(const char *name);
+
+static kallsyms_lookup_name_t vmtrace_find_kallsyms_lookup_name(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	kallsyms_lookup_name_t fn;
+
+	if (register_kprobe(&kp) < 0)
+		return NULL;
+	fn = (kallsyms_lookup_name_t)kp.addr;
+	unregister_kprobe(&kp);
+	return fn;
+}
+
+/**
+ * vmtrace_kvm_ops_init() - resolve every KVM internal vmtrace needs
+ * @extra_symbol: one more symbol to require, or NULL.  It is resolved like
+ *	the others and then dropped; the selftests use it to prove that a
+ *	missing symbol fails the load with its name in the log.
+ *
+ * Return: 0, or -ENOENT after logging the name of the first symbol that
+ * could not be found.
+ */
+int vmtrace_kvm_ops_init(const char *extra_symbol)
+{
+	kallsyms_lookup_name_t lookup;
+	unsigned int i;
+
+	lookup = vmtrace_find_kallsyms_lookup_name();
+	if (!lookup) {
+		pr_err("cannot resolve kallsyms_lookup_name (needs KPROBES)\n");
+		return -ENOENT;
+	}
+
+	for (i = 0; i < ARRAY_SIZE(vmtrace_symbols); i++) {
+		const struct vmtrace_symbol *sym = &vmtrace_symbols[i];
+		unsigned long addr = lookup(sym->name);
+
+		if (!addr) {
+			pr_err("required KVM symbol %s not found\n", sym->name);
+			return -ENOENT;
+		}
+		*(unsigned long *)((char *)&vmtrace_kvm + sym->offset) = addr;
+	}
+	vmtrace_kvm.page_fault = kvm_mmu_page_fault;
+
+	if (extra_symbol && *extra_symbol && !lookup(extra_symbol)) {
+		pr_err("required KVM symbol %s not found\n", extra_symbol);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+unsigned int vmtrace_kvm_ops_count(void)
+{
+	return ARRAY_SIZE(vmtrace_symbols);
+}
+
+u32 vmtrace_kvm_flags(void)
+{
+	u32 flags = 0;
+
+	if (READ_ONCE(*vmtrace_kvm.tdp_enabled))
+		flags |= VMTRACE_KVM_TDP;
+	if (READ_ONCE(*vmtrace_kvm.tdp_mmu_enabled))
+		flags |= VMTRACE_KVM_TDP_MMU;
+	return flags;
+}

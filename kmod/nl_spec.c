@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policies and operations of the "vmtrace" generic netlink family.  This
+ * file follows Documentation/netlink/specs/vmtrace.yaml line by line; change
+ * the spec first.  Every command that changes state is GENL_ADMIN_PERM.
+ */
+#include <net/genetlink.h>
+
+#include <uapi/linux/vmtrace.h>
+
+#include "nl_spec.h"
+
+/*
+ * NLA_POLICY_RANGE() holds s16 bounds only: the deadline needs more.  6.1's
+ * nla_policy points to a non-const range, hence no const here.
+ */
+static struct netlink_range_validation vmtrace_flush_deadline_range = {
+	.min = VMTRACE_FLUSH_DEADLINE_MIN_US,
+	.max = VMTRACE_FLUSH_DEADLINE_MAX_US,
+};
+
+static const struct nla_policy
+vmtrace_set_config_policy[VMTRACE_A_CONFIG_MAX + 1] = {
+	[VMTRACE_A_CONFIG_FLUSH_DEADLINE_US] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vmtrace_flush_deadline_range),
+};
+
+static const struct genl_ops vmtrace_nl_ops[] = {
+	{
+		.cmd		= VMTRACE_CMD_GET_INFO,
+		.doit		= vmtrace_nl_get_info_doit,
+		/* takes no attributes: with no policy, any is rejected */
+	},
+	{
+		.cmd		= VMTRACE_CMD_SET_CONFIG,
+		.doit		= vmtrace_nl_set_config_doit,
+		.policy		= vmtrace_set_config_policy,
+		.maxattr	= VMTRACE_A_CONFIG_MAX,
+		.flags		= GENL_ADMIN_PERM,
+	},
+};
+
+struct genl_family vmtrace_nl_family __ro_after_init = {
+	.name		= VMTRACE_FAMILY_NAME,
+	.version	= VMTRACE_FAMILY_VERSION,
+	.netnsok	= true,
+	.module		= THIS_MODULE,
+	.ops		= vmtrace_nl_ops,
+	.n_ops		= ARRAY_SIZE(vmtrace_nl_ops),
+};

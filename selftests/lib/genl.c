@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libnl-genl-3 client of the vmtrace family for the selftests. */
+#include <errno.h>
+#include <string.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+
+#include "../../uapi/linux/vmtrace.h"
+#include "genl.h"
+
+int vt_genl_open(struct vt_genl *g)
+{
+	int one = 1;
+
+	memset(g, 0, sizeof(*g));
+	g->sk = nl_socket_alloc();
+	if (!g->sk)
+		return -ENOMEM;
+	if (genl_connect(g->sk))
+		goto err_free;
+	setsockopt(nl_socket_get_fd(g->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(g->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+	g->family = genl_ctrl_resolve(g->sk, VMTRACE_FAMILY_NAME);
+	if (g->family < 0) {
+		nl_socket_free(g->sk);
+		g->sk = NULL;
+		return -ENOENT;
+	}
+	return 0;
+
+err_free:
+	nl_socket_free(g->sk);
+	g->sk = NULL;
+	return -ECONNREFUSED;
+}
+
+void vt_genl_close(struct vt_genl *g)
+{
+	if (g->reply)
+		nlmsg_free(g->reply);
+	if (g->sk)
+		nl_socket_free(g->sk);
+	memset(g, 0, sizeof(*g));
+}
+
+struct nl_msg *vt_genl_msg(struct vt_genl *g, int cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg)
+		genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0,
+			    NLM_F_ACK, cmd, VMTRACE_FAMILY_VERSION);
+	return msg;
+}
+
+static int valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct vt_genl *g = arg;
+
+	if (g->reply)
+		nlmsg_free(g->reply);
+	nlmsg_get(msg);
+	g->reply = msg;
+	return NL_OK;
+}
+
+/* Parse the error and, with NLM_F_ACK_TLVS, the extack attributes. */
+static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)err - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	struct vt_genl *g = arg;
+	int hlen = sizeof(*err);
+
+	(void)nla;
+	g->err = err->error;
+	g->done = 1;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		hlen += err->msg.nlmsg_len - NLMSG_HDRLEN;
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
+	    !nla_parse(tb, NLMSGERR_ATTR_MAX,
+		       (struct nlattr *)((char *)err + hlen),
+		       nlh->nlmsg_len - NLMSG_HDRLEN - hlen, NULL)) {
+		if (tb[NLMSGERR_ATTR_MSG])
+			snprintf(g->extack, sizeof(g->extack), "%s",
+				 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+		if (tb[NLMSGERR_ATTR_OFFS])
+			g->extack_offs = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+	}
+	return NL_STOP;
+}
+
+static int ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct vt_genl *g = arg;
+
+	(void)msg;
+	g->done = 1;
+	return NL_STOP;
+}
+
+int vt_genl_call(struct vt_genl *g, struct nl_msg *msg, int maxattr)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_CUSTOM);
+	int ret;
+
+	g->err = 0;
+	g->extack[0] = '\0';
+	g->extack_offs = -1;
+	if (g->reply) {
+		nlmsg_free(g->reply);
+		g->reply = NULL;
+	}
+	memset(g->tb, 0, sizeof(g->tb));
+	if (!cb) {
+		nlmsg_free(msg);
+		return g->err = -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, g);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, g);
+	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, g);
+
+	ret = nl_send_auto(g->sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0) {
+		nl_cb_put(cb);
+		return g->err = -EIO;
+	}
+	/*
+	 * nl_recvmsgs() returns after each non-multipart message: a reply
+	 * and its ack are two calls.  Read until the ack or error.
+	 */
+	g->done = 0;
+	do {
+		ret = nl_recvmsgs(g->sk, cb);
+	} while (ret >= 0 && !g->done);
+	nl_cb_put(cb);
+	if (ret < 0 && !g->err)
+		g->err = -EIO;
+	if (!g->err && g->reply && maxattr < 64)
+		genlmsg_parse(nlmsg_hdr(g->reply), 0, g->tb, maxattr, NULL);
+	return g->err;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The selftests' own client of the vmtrace family, on libnl-genl-3: a
+ * second, independent implementation beside vmotionctl's libmnl one, so an
+ * encoding bug on either side shows up.
+ */
+#ifndef SELFTESTS_GENL_H
+#define SELFTESTS_GENL_H
+
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+struct vt_genl {
+	struct nl_sock *sk;
+	int family;
+	/* The last request's outcome */
+	int err;		/* 0 or -errno from the kernel */
+	char extack[256];	/* NLMSGERR_ATTR_MSG, or "" */
+	int extack_offs;	/* NLMSGERR_ATTR_OFFS, or -1 */
+	int done;		/* its ack or error has arrived */
+	struct nl_msg *reply;	/* the last reply, if any */
+	struct nlattr *tb[64];	/* its attributes */
+};
+
+/* 0 or -errno (-ENOENT: the family is not registered). */
+int vt_genl_open(struct vt_genl *g);
+void vt_genl_close(struct vt_genl *g);
+/* A request for @cmd with the family's header in place. */
+struct nl_msg *vt_genl_msg(struct vt_genl *g, int cmd);
+/* Send, wait for the reply or ack; consumes @msg.  Returns g->err. */
+int vt_genl_call(struct vt_genl *g, struct nl_msg *msg, int maxattr);
+
+#endif
