@@ -33,6 +33,10 @@ SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
 
 all: kmod ctl
 
+# Each part of the product may add its own rules, unit tests (UNIT_TESTS)
+# and lab selftests (SELFTESTS) in mk/<part>.mk.
+include $(wildcard mk/*.mk)
+
 help:
 	@echo "make            build kmod/vmtrace.ko and ctl/vmotionctl"
 	@echo "make demo       boot the lab and run a VM on its KVM"
