@@ -19,9 +19,21 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIBNL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 LIBNL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 
-CTL_SRCS := ctl/main.c ctl/cmd_info.c ctl/output.c ctl/parse.c \
-	    ctl/netlink/vmtrace_nl.c
-CTL_HDRS := $(wildcard ctl/*.h ctl/netlink/*.h) uapi/linux/vmtrace.h
+CTL_SRCS := ctl/main.c ctl/cmd_info.c ctl/cmd_run.c ctl/cmd_vm.c \
+	    ctl/output.c ctl/parse.c ctl/vm_client.c \
+	    ctl/netlink/vmtrace_nl.c \
+	    $(wildcard ctl/vmm/*.c)
+CTL_HDRS := $(wildcard ctl/*.h ctl/netlink/*.h ctl/vmm/*.h ctl/payload/*.h) \
+	    uapi/linux/vmtrace.h
+CTL_LIBS := -lmnl -lxxhash -lpthread
+
+# The built-in guest payloads: freestanding 64-bit code, flat binary,
+# linked into vmotionctl.
+PAYLOAD_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding \
+	-fno-pic -fno-pie -fno-stack-protector -mno-red-zone \
+	-mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static \
+	-no-pie -Wl,-T,ctl/payload/payload.lds -Wl,--build-id=none \
+	-Wl,--no-warn-rwx-segments
 UNIT_TESTS := $(BUILD)/unit/parse_test
 SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c
 SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
@@ -62,8 +74,17 @@ kmod: deps
 
 ctl: ctl/vmotionctl
 
-ctl/vmotionctl: $(CTL_SRCS) $(CTL_HDRS) | deps
-	$(CC) $(CFLAGS) -o $@ $(CTL_SRCS) -lmnl
+ctl/vmotionctl: $(CTL_SRCS) $(CTL_HDRS) ctl/vmm/payload_image.S \
+		$(BUILD)/payload/payload.bin | deps
+	$(CC) $(CFLAGS) -I$(BUILD)/payload -o $@ $(CTL_SRCS) \
+		ctl/vmm/payload_image.S $(CTL_LIBS)
+
+$(BUILD)/payload/payload.bin: ctl/payload/start.S ctl/payload/payload.c \
+		ctl/payload/payload_abi.h ctl/payload/payload.lds
+	@mkdir -p $(@D)
+	$(CC) $(PAYLOAD_CFLAGS) -o $(BUILD)/payload/payload.elf \
+		ctl/payload/start.S ctl/payload/payload.c
+	objcopy -O binary $(BUILD)/payload/payload.elf $@
 
 # Host unit tests run under ASan and UBSan.
 unit: $(UNIT_TESTS)

@@ -22,6 +22,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "run", cmd_run, "run a VM: --kernel BZIMAGE | --payload idle|dirty | --restore STATE" },
+	{ "ctl", cmd_ctl, "--control PATH REQUEST: one request to a running VM" },
+	{ "save", cmd_save, "--control PATH --state F --mem-file F [--quit]: checkpoint a VM" },
 	{ "info", cmd_info, "show what vmtrace reports about itself and KVM" },
 	{ "config", cmd_config, "flush-deadline-us N: set vmtrace's TLB-flush deadline" },
 };

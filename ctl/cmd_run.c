@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmotionctl run: the VMM.
+ *
+ *   vmotionctl run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload NAME
+ *                  [--mem SIZE] [--cpus N] [--control PATH] [--console PATH]
+ *                  [--log FILE] [--hugepages 2M|1G] [--rate R] [--wss P%]
+ *   vmotionctl run --restore STATE --mem-file F [--control PATH] ...
+ *
+ * Setup follows kvmtool's init/work/exit split: everything is created
+ * before the first vCPU runs, and every error path undoes what was made,
+ * so a bad argument leaves no socket, file or process behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "vmm/boot_linux.h"
+#include "vmm/control.h"
+#include "vmm/layout.h"
+#include "vmm/payload.h"
+#include "vmm/state.h"
+#include "vmm/vm.h"
+#include "vmotionctl.h"
+
+struct run_opts {
+	const char *kernel, *initrd, *cmdline;
+	const char *control, *console, *log;
+	const char *restore, *mem_file;
+	struct payload_config payload;
+	uint64_t mem_size;
+	unsigned int cpus;
+	enum vm_backing backing;
+	bool mem_set, cpus_set;
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'n' },
+	{ "control", required_argument, NULL, 'C' },
+	{ "console", required_argument, NULL, 'S' },
+	{ "log", required_argument, NULL, 'l' },
+	{ "hugepages", required_argument, NULL, 'H' },
+	{ "payload", required_argument, NULL, 'p' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "wss", required_argument, NULL, 'w' },
+	{ "restore", required_argument, NULL, 'R' },
+	{ "mem-file", required_argument, NULL, 'M' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	uint64_t v;
+	int c;
+
+	*o = (struct run_opts) {
+		.cmdline = "console=ttyS0 panic=-1",
+		.mem_size = 256ULL << 20,
+		.cpus = 1,
+		.payload = { .wss_percent = 30 },
+	};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'i': o->initrd = optarg; break;
+		case 'c': o->cmdline = optarg; break;
+		case 'C': o->control = optarg; break;
+		case 'S': o->console = optarg; break;
+		case 'l': o->log = optarg; break;
+		case 'p': o->payload.name = optarg; break;
+		case 'R': o->restore = optarg; break;
+		case 'M': o->mem_file = optarg; break;
+		case 'm':
+			if (parse_size(optarg, &o->mem_size))
+				return fail("--mem \"%s\": not a size", optarg);
+			if (o->mem_size % VM_PAGE_SIZE)
+				return fail("--mem %s: not a multiple of the 4 KiB page size",
+					    optarg);
+			if (o->mem_size < MEM_MIN || o->mem_size > MEM_MAX)
+				return fail("--mem %s: must be %llu MiB to %llu GiB",
+					    optarg, MEM_MIN >> 20, MEM_MAX >> 30);
+			o->mem_set = true;
+			break;
+		case 'n':
+			if (parse_uint(optarg, 1, 1024, &v))
+				return fail("--cpus \"%s\": not a vCPU count", optarg);
+			o->cpus = v;
+			o->cpus_set = true;
+			break;
+		case 'H':
+			if (!strcmp(optarg, "2M"))
+				o->backing = VM_BACKING_2M;
+			else if (!strcmp(optarg, "1G"))
+				o->backing = VM_BACKING_1G;
+			else
+				return fail("--hugepages \"%s\": 2M or 1G", optarg);
+			break;
+		case 'r': {
+			char *slash = strstr(optarg, "/s");
+
+			if (slash && !slash[2])
+				*slash = '\0';
+			if (parse_size(optarg, &o->payload.rate))
+				return fail("--rate \"%s\": not a rate (e.g. 200M/s)",
+					    optarg);
+			break;
+		}
+		case 'w': {
+			char *pct = strchr(optarg, '%');
+
+			if (pct && !pct[1])
+				*pct = '\0';
+			if (parse_uint(optarg, 1, 100, &v))
+				return fail("--wss \"%s\": a percentage, 1%% to 100%%",
+					    optarg);
+			o->payload.wss_percent = v;
+			break;
+		}
+		default:
+			return fail("run: unknown option (see --help)");
+		}
+	}
+	if (optind < argc)
+		return fail("run: unexpected argument \"%s\"", argv[optind]);
+	if (!!o->kernel + !!o->payload.name + !!o->restore != 1)
+		return fail("run: give exactly one of --kernel, --payload, --restore");
+	if (!!o->restore != !!o->mem_file)
+		return fail("run: --restore and --mem-file go together");
+	if (o->initrd && !o->kernel)
+		return fail("run: --initrd needs --kernel");
+	if (o->backing == VM_BACKING_2M && o->mem_size % (2ULL << 20))
+		return fail("--mem: not a multiple of 2 MiB huge pages");
+	if (o->backing == VM_BACKING_1G && o->mem_size % (1ULL << 30))
+		return fail("--mem: not a multiple of 1 GiB huge pages");
+	return 0;
+}
+
+static void *read_whole(const char *what, const char *path, size_t *len)
+{
+	struct stat st;
+	void *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fail("%s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fail("%s %s: not a regular file", what, path);
+	} else {
+		buf = malloc(st.st_size ? st.st_size : 1);
+		if (buf && read(fd, buf, st.st_size) != st.st_size) {
+			fail("%s %s: short read", what, path);
+			free(buf);
+			buf = NULL;
+		}
+		*len = st.st_size;
+	}
+	close(fd);
+	return buf;
+}
+
+/* Guest memory from a file of exactly the VM's size. */
+static int load_memory(struct vm *vm, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t done = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return fail("--mem-file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || (uint64_t)st.st_size != vm->mem_size) {
+		close(fd);
+		return fail("--mem-file %s: %lld bytes, the state says %llu",
+			    path, (long long)st.st_size,
+			    (unsigned long long)vm->mem_size);
+	}
+	while (done < vm->mem_size) {
+		ssize_t n = read(fd, vm->mem + done, vm->mem_size - done);
+
+		if (n <= 0) {
+			close(fd);
+			return fail("--mem-file %s: read error", path);
+		}
+		done += n;
+	}
+	close(fd);
+	/* All of it came from the VMM: a migration must send all of it. */
+	vm_mark_dirty(vm, 0, vm->mem_size);
+	return 0;
+}
+
+static int serial_irq(void *opaque, int level)
+{
+	return vm_irq_line(opaque, SERIAL_IRQ, level);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const struct state_header *h;
+	struct control *ctl = NULL;
+	struct run_opts o;
+	void *blob = NULL;
+	size_t blob_len = 0;
+	struct vm vm;
+	int log_fd = -1, ret = 1;
+
+	if (parse_run_opts(argc, argv, &o))
+		return 1;
+	if (o.restore) {
+		blob = read_whole("--restore", o.restore, &blob_len);
+		if (!blob || state_check(blob, blob_len, o.restore))
+			goto out_free;
+		h = blob;
+		if ((o.mem_set && h->mem_size != o.mem_size) ||
+		    (o.cpus_set && h->nr_cpus != o.cpus)) {
+			fail("--restore %s: saved with %u vCPUs and %llu MiB",
+			     o.restore, h->nr_cpus,
+			     (unsigned long long)h->mem_size >> 20);
+			goto out_free;
+		}
+		o.mem_size = h->mem_size;
+		o.cpus = h->nr_cpus;
+	}
+	if (o.log) {
+		log_fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644);
+		if (log_fd < 0) {
+			fail("--log %s: %s", o.log, strerror(errno));
+			goto out_free;
+		}
+	}
+
+	if (vm_create(&vm, o.mem_size, o.cpus, o.backing))
+		goto out_vm;
+	serial_init(&vm.serial, serial_irq, &vm);
+	vm.serial.log_fd = o.log ? log_fd : STDOUT_FILENO;
+
+	if (o.restore) {
+		if (load_memory(&vm, o.mem_file) ||
+		    state_restore(&vm, blob, blob_len))
+			goto out_vm;
+	} else if (o.kernel) {
+		if (boot_linux(&vm, o.kernel, o.initrd, o.cmdline))
+			goto out_vm;
+	} else if (payload_boot(&vm, &o.payload)) {
+		goto out_vm;
+	}
+
+	ctl = control_open(&vm, o.control, o.console);
+	if (!ctl)
+		goto out_vm;
+	if (vm_start(&vm))
+		goto out_ctl;
+	control_loop(ctl);
+	vm_stop(&vm, 0, "quit");
+	ret = vm_wait(&vm);
+	if (ret)
+		fprintf(stderr, "vmotionctl: %s\n", vm.exit_reason);
+out_ctl:
+	control_close(ctl);
+out_vm:
+	vm_destroy(&vm);
+	if (log_fd >= 0)
+		close(log_fd);
+out_free:
+	free(blob);
+	return ret;
+}

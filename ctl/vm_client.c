@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A client of a VMM's control socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vm_client.h"
+#include "vmotionctl.h"
+
+int vm_client_connect(struct vm_client *c, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return fail("--control %s: path too long", path);
+	strcpy(sa.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fail("--control %s: %s", path, strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void vm_client_close(struct vm_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int recv_some(struct vm_client *c, int fds[2])
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {
+		.iov_base = c->buf + c->buf_len,
+		.iov_len = sizeof(c->buf) - c->buf_len,
+	};
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return -1;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		int got[2] = { -1, -1 };
+		size_t nfds;
+
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(got, CMSG_DATA(cmsg), (nfds > 2 ? 2 : nfds) * sizeof(int));
+		if (fds) {
+			fds[0] = got[0];
+			fds[1] = got[1];
+		} else {
+			/* Not asked for: do not leak them. */
+			if (got[0] >= 0)
+				close(got[0]);
+			if (got[1] >= 0)
+				close(got[1]);
+		}
+	}
+	c->buf_len += n;
+	return 0;
+}
+
+int vm_client_request(struct vm_client *c, const char *req, int fds[2])
+{
+	size_t len = strlen(req);
+	char *nl;
+
+	if (fds)
+		fds[0] = fds[1] = -1;
+	if (send(c->fd, req, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    send(c->fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		return -1;
+	while (!(nl = memchr(c->buf, '\n', c->buf_len))) {
+		if (c->buf_len == sizeof(c->buf) || recv_some(c, fds))
+			return -1;
+	}
+	*nl = '\0';
+	len = nl - c->buf + 1;
+	if (len > sizeof(c->reply))
+		return -1;	/* no reply line is that long */
+	memcpy(c->reply, c->buf, len);
+	memmove(c->buf, c->buf + len, c->buf_len - len);
+	c->buf_len -= len;
+	if (!strncmp(c->reply, "ok", 2) && (!c->reply[2] || c->reply[2] == ' '))
+		return 0;
+	return 1;
+}
+
+int vm_client_read_body(struct vm_client *c, void *dst, size_t len)
+{
+	size_t take = c->buf_len < len ? c->buf_len : len;
+	char *p = dst;
+
+	memcpy(p, c->buf, take);
+	memmove(c->buf, c->buf + take, c->buf_len - take);
+	c->buf_len -= take;
+	p += take;
+	len -= take;
+	while (len) {
+		ssize_t n = recv(c->fd, p, len, 0);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A client of a VMM's control socket (vmotionctl ctl, save, migrate). */
+#ifndef VMOTION_VM_CLIENT_H
+#define VMOTION_VM_CLIENT_H
+
+#include <stddef.h>
+
+struct vm_client {
+	int fd;
+	char reply[512];	/* the last reply line, without "\n" */
+	char buf[4096];		/* bytes received past the reply line */
+	size_t buf_len;
+};
+
+int vm_client_connect(struct vm_client *c, const char *path);
+void vm_client_close(struct vm_client *c);
+
+/*
+ * Send one request line and read the reply line into c->reply.  Returns 0
+ * for "ok ...", 1 for "error ..." (the message is in c->reply), -1 if the
+ * connection failed.  With @fds, up to two descriptors passed with the
+ * reply are stored there (-1 if none).
+ */
+int vm_client_request(struct vm_client *c, const char *req, int fds[2]);
+
+/* Read exactly @len body bytes following a reply; 0 or -1. */
+int vm_client_read_body(struct vm_client *c, void *dst, size_t len);
+
+#endif

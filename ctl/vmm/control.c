@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Control and console sockets.
+ *
+ * The lock and any pause belong to the control connection that took them:
+ * when it closes -- a migration controller that crashed, say -- the VM is
+ * unlocked and resumed, so it is never left paused by a client that is
+ * gone.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../vmotionctl.h"
+#include "control.h"
+#include "payload.h"
+#include "state.h"
+
+#define MAX_CLIENTS	8
+#define LINE_MAX_LEN	256
+
+struct client {
+	int fd;
+	char line[LINE_MAX_LEN];
+	size_t len;
+	bool paused;	/* this connection paused the VM */
+};
+
+struct control {
+	struct vm *vm;
+	int listen_fd, console_listen_fd, console_fd;
+	char *path, *console_path;
+	struct client clients[MAX_CLIENTS];
+	struct client *lock_owner;
+	bool quit;
+};
+
+static int bind_unix(const char *what, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fail("%s %s: path too long", what, path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail("%s: socket: %s", what, strerror(errno));
+		return -1;
+	}
+	/* A path that answers belongs to a live VMM; one that does not is stale. */
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fail("%s %s: in use by another process", what, path);
+		close(fd);
+		return -1;
+	}
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)) {
+		fail("%s %s: %s", what, path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct control *control_open(struct vm *vm, const char *control_path,
+			     const char *console_path)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	unsigned int i;
+
+	if (!ctl) {
+		fail("out of memory");
+		return NULL;
+	}
+	ctl->vm = vm;
+	ctl->listen_fd = ctl->console_listen_fd = ctl->console_fd = -1;
+	for (i = 0; i < MAX_CLIENTS; i++)
+		ctl->clients[i].fd = -1;
+	if (control_path) {
+		ctl->listen_fd = bind_unix("--control", control_path);
+		if (ctl->listen_fd < 0)
+			goto err;
+		ctl->path = strdup(control_path);
+	}
+	if (console_path) {
+		ctl->console_listen_fd = bind_unix("--console", console_path);
+		if (ctl->console_listen_fd < 0)
+			goto err;
+		ctl->console_path = strdup(console_path);
+	}
+	return ctl;
+err:
+	control_close(ctl);
+	return NULL;
+}
+
+void control_close(struct control *ctl)
+{
+	unsigned int i;
+
+	if (!ctl)
+		return;
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (ctl->clients[i].fd >= 0)
+			close(ctl->clients[i].fd);
+	if (ctl->console_fd >= 0)
+		close(ctl->console_fd);
+	if (ctl->listen_fd >= 0) {
+		close(ctl->listen_fd);
+		unlink(ctl->path);
+	}
+	if (ctl->console_listen_fd >= 0) {
+		close(ctl->console_listen_fd);
+		unlink(ctl->console_path);
+	}
+	free(ctl->path);
+	free(ctl->console_path);
+	free(ctl);
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int reply(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int reply(struct client *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	return send_all(c->fd, buf, n);
+}
+
+static int send_fds(struct client *c, int fd1, int fd2)
+{
+	char line[] = "ok vm-fd mem-fd\n";
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = line, .iov_len = sizeof(line) - 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	int fds[2] = { fd1, fd2 };
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	return sendmsg(c->fd, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+static bool locked_by_other(struct control *ctl, struct client *c)
+{
+	return ctl->lock_owner && ctl->lock_owner != c;
+}
+
+static void release_client(struct control *ctl, struct client *c)
+{
+	if (ctl->lock_owner == c)
+		ctl->lock_owner = NULL;
+	if (c->paused) {
+		c->paused = false;
+		vm_resume(ctl->vm);
+	}
+	close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}
+
+static int cmd_status(struct control *ctl, struct client *c)
+{
+	struct vm *vm = ctl->vm;
+	char extra[256] = "";
+
+	if (vm->payload_status_gpa) {
+		struct payload_status *st = vm_ptr(vm, vm->payload_status_gpa,
+						   sizeof(*st));
+		uint64_t passes = 0, written = 0, bad = 0;
+		unsigned int i;
+
+		for (i = 0; i < vm->nr_cpus; i++) {
+			passes += st->vcpu[i].passes;
+			written += st->vcpu[i].pages_written;
+			bad += st->vcpu[i].bad_pages;
+		}
+		snprintf(extra, sizeof(extra),
+			 " passes=%llu pages_written=%llu bad_pages=%llu",
+			 (unsigned long long)passes,
+			 (unsigned long long)written, (unsigned long long)bad);
+	}
+	return reply(c, "ok state=%s cpus=%u mem=%llu locked=%d%s",
+		     vm->pause_req ? "paused" : "running", vm->nr_cpus,
+		     (unsigned long long)vm->mem_size, ctl->lock_owner != NULL,
+		     extra);
+}
+
+static int cmd_save_state(struct control *ctl, struct client *c)
+{
+	size_t len;
+	void *blob;
+	int ret;
+
+	if (!ctl->vm->pause_req)
+		return reply(c, "error save-state needs a paused VM");
+	blob = state_save(ctl->vm, &len);
+	if (!blob)
+		return reply(c, "error cannot read the VM state");
+	ret = reply(c, "ok %zu", len);
+	if (!ret)
+		ret = send_all(c->fd, blob, len);
+	free(blob);
+	return ret;
+}
+
+static int cmd_get_dirty(struct control *ctl, struct client *c)
+{
+	struct vm *vm = ctl->vm;
+	size_t words = (vm->mem_size / VM_PAGE_SIZE + 63) / 64;
+	uint64_t *copy = malloc(words * 8);
+	int ret;
+
+	if (!copy)
+		return reply(c, "error out of memory");
+	pthread_mutex_lock(&vm->lock);
+	memcpy(copy, vm->vmm_dirty, words * 8);
+	memset(vm->vmm_dirty, 0, words * 8);
+	pthread_mutex_unlock(&vm->lock);
+	ret = reply(c, "ok %zu", words * 8);
+	if (!ret)
+		ret = send_all(c->fd, copy, words * 8);
+	free(copy);
+	return ret;
+}
+
+/* Returns -1 when the connection should be dropped. */
+static int handle_request(struct control *ctl, struct client *c, char *line)
+{
+	char *cmd = strtok(line, " \t\r");
+	char *arg = strtok(NULL, " \t\r");
+
+	if (!cmd)
+		return reply(c, "error empty request");
+	if (!strcmp(cmd, "status"))
+		return cmd_status(ctl, c);
+	if (!strcmp(cmd, "lock")) {
+		if (locked_by_other(ctl, c))
+			return reply(c, "error locked by another control connection");
+		ctl->lock_owner = c;
+		return reply(c, "ok");
+	}
+	if (!strcmp(cmd, "unlock")) {
+		if (ctl->lock_owner != c)
+			return reply(c, "error this connection holds no lock");
+		ctl->lock_owner = NULL;
+		return reply(c, "ok");
+	}
+	if (!strcmp(cmd, "pause")) {
+		if (locked_by_other(ctl, c))
+			return reply(c, "error locked by another control connection");
+		if (ctl->vm->pause_req)
+			return reply(c, "error already paused");
+		vm_pause(ctl->vm);
+		c->paused = true;
+		return reply(c, "ok");
+	}
+	if (!strcmp(cmd, "resume")) {
+		if (locked_by_other(ctl, c))
+			return reply(c, "error locked by another control connection");
+		if (!ctl->vm->pause_req)
+			return reply(c, "error not paused");
+		c->paused = false;
+		vm_resume(ctl->vm);
+		return reply(c, "ok");
+	}
+	if (!strcmp(cmd, "save-state"))
+		return cmd_save_state(ctl, c);
+	if (!strcmp(cmd, "get-fds"))
+		return send_fds(c, ctl->vm->vm_fd, ctl->vm->mem_fd);
+	if (!strcmp(cmd, "get-dirty"))
+		return cmd_get_dirty(ctl, c);
+	if (!strcmp(cmd, "verify")) {
+		long bad = payload_verify(ctl->vm, arg ? atoi(arg) : 10000);
+
+		if (bad == -EINVAL)
+			return reply(c, "error verify needs the dirty payload");
+		if (bad == -ETIMEDOUT)
+			return reply(c, "error verify timed out (is the VM paused?)");
+		return reply(c, "ok bad_pages=%ld", bad);
+	}
+	if (!strcmp(cmd, "quit")) {
+		if (locked_by_other(ctl, c))
+			return reply(c, "error locked by another control connection");
+		ctl->quit = true;
+		return reply(c, "ok");
+	}
+	return reply(c, "error unknown request \"%s\"", cmd);
+}
+
+static void client_readable(struct control *ctl, struct client *c)
+{
+	ssize_t n = recv(c->fd, c->line + c->len, sizeof(c->line) - c->len, 0);
+	char *nl;
+
+	if (n <= 0) {
+		release_client(ctl, c);
+		return;
+	}
+	c->len += n;
+	while ((nl = memchr(c->line, '\n', c->len))) {
+		size_t used = nl - c->line + 1;
+
+		*nl = '\0';
+		if (handle_request(ctl, c, c->line) < 0) {
+			release_client(ctl, c);
+			return;
+		}
+		memmove(c->line, c->line + used, c->len - used);
+		c->len -= used;
+	}
+	if (c->len == sizeof(c->line)) {
+		reply(c, "error request too long");
+		release_client(ctl, c);
+	}
+}
+
+static void accept_client(struct control *ctl)
+{
+	int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	unsigned int i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		if (ctl->clients[i].fd < 0) {
+			ctl->clients[i].fd = fd;
+			ctl->clients[i].len = 0;
+			return;
+		}
+	}
+	send_all(fd, "error too many control connections\n", 35);
+	close(fd);
+}
+
+static void console_readable(struct control *ctl)
+{
+	uint8_t buf[64];
+	ssize_t n = read(ctl->console_fd, buf, sizeof(buf));
+	size_t done = 0;
+
+	if (n <= 0) {
+		serial_set_console(&ctl->vm->serial, -1);
+		close(ctl->console_fd);
+		ctl->console_fd = -1;
+		return;
+	}
+	/* The UART FIFO is small; wait for the guest to drain it. */
+	while (done < (size_t)n && !ctl->vm->exit_req) {
+		done += serial_input(&ctl->vm->serial, buf + done, n - done);
+		if (done < (size_t)n)
+			usleep(1000);
+	}
+}
+
+static void accept_console(struct control *ctl)
+{
+	int fd = accept4(ctl->console_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (ctl->console_fd >= 0) {
+		send_all(fd, "console in use\n", 15);
+		close(fd);
+		return;
+	}
+	ctl->console_fd = fd;
+	serial_set_console(&ctl->vm->serial, fd);
+}
+
+int control_loop(struct control *ctl)
+{
+	struct pollfd pfd[MAX_CLIENTS + 4];
+	struct client *who[MAX_CLIENTS + 4];
+	unsigned int i, n;
+
+	while (!ctl->quit && !__atomic_load_n(&ctl->vm->exit_req,
+					       __ATOMIC_ACQUIRE)) {
+		n = 0;
+		pfd[n] = (struct pollfd){ .fd = ctl->vm->wake_fd, .events = POLLIN };
+		who[n++] = NULL;
+		pfd[n] = (struct pollfd){ .fd = ctl->listen_fd, .events = POLLIN };
+		who[n++] = NULL;
+		pfd[n] = (struct pollfd){ .fd = ctl->console_listen_fd,
+					  .events = POLLIN };
+		who[n++] = NULL;
+		pfd[n] = (struct pollfd){ .fd = ctl->console_fd, .events = POLLIN };
+		who[n++] = NULL;
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			if (ctl->clients[i].fd < 0)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = ctl->clients[i].fd,
+						  .events = POLLIN };
+			who[n++] = &ctl->clients[i];
+		}
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail("poll: %s", strerror(errno));
+		}
+		if (pfd[1].revents & POLLIN)
+			accept_client(ctl);
+		if (pfd[2].revents & POLLIN)
+			accept_console(ctl);
+		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
+			console_readable(ctl);
+		for (i = 4; i < n; i++)
+			if (pfd[i].revents && who[i]->fd == pfd[i].fd)
+				client_readable(ctl, who[i]);
+	}
+	return 0;
+}
