@@ -35,12 +35,16 @@ PAYLOAD_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding \
 	-no-pie -Wl,-T,ctl/payload/payload.lds -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments
 UNIT_TESTS := $(BUILD)/unit/parse_test
-SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c
+SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c \
+		selftests/lib/vmm.c ctl/vm_client.c
 SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
 	     $(BUILD)/selftests/vmtrace/netlink_test \
-	     $(BUILD)/selftests/kvm/hlt_test
+	     $(BUILD)/selftests/kvm/hlt_test \
+	     $(BUILD)/selftests/vmm/payload_test \
+	     $(BUILD)/selftests/vmm/linux_test \
+	     $(BUILD)/selftests/vmm/bad_input_test
 
-.PHONY: all deps kmod ctl selftests unit lab lab-image check lint demo \
+.PHONY: all deps kmod ctl selftests unit lab lab-image guest-image check lint demo \
 	clean help
 
 all: kmod ctl
@@ -115,16 +119,23 @@ $(BUILD)/lab/initramfs.cpio.gz: lab/init lab/mkinitramfs | deps
 	@mkdir -p $(@D)
 	lab/mkinitramfs $(KVER) $@
 
+# The test guest: Debian's 6.1 bzImage with a busybox initramfs.
+guest-image: $(BUILD)/guest/initramfs.cpio.gz
+
+$(BUILD)/guest/initramfs.cpio.gz: guest/init guest/mkinitramfs | deps
+	@mkdir -p $(@D)
+	guest/mkinitramfs $@
+
 lab: all lab-image
 	lab/run -i
 
-check: all unit selftests lab-image $(LINUX_SRC)/.stamp
+check: all unit selftests lab-image guest-image $(LINUX_SRC)/.stamp
 	@scripts/check $(KDIR) $(LINUX_SRC)
 
 lint: all $(LINUX_SRC)/.stamp
 	@scripts/lint-kmod $(KDIR) $(LINUX_SRC)
 
-demo: all selftests lab-image
+demo: all selftests lab-image guest-image
 	lab/run -t 300 scripts/demo
 
 clean:

@@ -147,7 +147,6 @@ int vm_create(struct vm *vm, uint64_t mem_size, unsigned int nr_cpus,
 	vm->wake_fd = pipefd[0];
 	vm->wake_wfd = pipefd[1];
 	vm->mem_size = mem_size;
-	vm->nr_cpus = nr_cpus;
 	vm->backing = backing;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -164,6 +163,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, unsigned int nr_cpus,
 	if (nr_cpus < 1 || (int)nr_cpus > max_cpus)
 		return fail("--cpus %u: this KVM allows 1 to %d vCPUs",
 			    nr_cpus, max_cpus);
+	vm->nr_cpus = nr_cpus;
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)

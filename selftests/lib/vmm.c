@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Running `vmotionctl run` from a test. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+/* ctl/vm_client.c reports errors through vmotionctl's fail(). */
+int fail(const char *fmt, ...);
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# vm_client: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+const char *vmm_binary(void)
+{
+	const char *p = getenv("VMOTIONCTL");
+
+	return p && *p ? p : "ctl/vmotionctl";
+}
+
+const char *vmm_kernel(void)
+{
+	static char path[128];
+	struct utsname u;
+
+	if (getenv("VMM_KERNEL"))
+		return getenv("VMM_KERNEL");
+	uname(&u);
+	snprintf(path, sizeof(path), "/boot/vmlinuz-%s", u.release);
+	return path;
+}
+
+const char *vmm_initrd(void)
+{
+	const char *p = getenv("VMM_INITRD");
+
+	return p && *p ? p : "build/guest/initramfs.cpio.gz";
+}
+
+bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int vmm_init(struct vmm *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->pid = -1;
+	strcpy(v->dir, "/tmp/vmm-test.XXXXXX");
+	if (!mkdtemp(v->dir))
+		return -1;
+	snprintf(v->control, sizeof(v->control), "%s/control", v->dir);
+	snprintf(v->console, sizeof(v->console), "%s/console", v->dir);
+	snprintf(v->log, sizeof(v->log), "%s/serial.log", v->dir);
+	snprintf(v->out, sizeof(v->out), "%s/vmm.out", v->dir);
+	return 0;
+}
+
+void vmm_cleanup(struct vmm *v)
+{
+	char cmd[128];
+
+	vmm_kill(v);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", v->dir);
+	if (system(cmd))
+		fprintf(stderr, "# cannot remove %s\n", v->dir);
+}
+
+static pid_t spawn(const char *const *args, const char *out)
+{
+	const char *argv[64];
+	unsigned int n = 0;
+	pid_t pid;
+	int fd;
+
+	argv[n++] = vmm_binary();
+	while (*args && n < 63)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid)
+		return pid;
+	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	execv(argv[0], (char **)argv);
+	_exit(127);
+}
+
+int vmm_start(struct vmm *v, const char *const *args, int timeout_s)
+{
+	const char *all[64] = { "run", "--control", v->control, "--console",
+				v->console, "--log", v->log };
+	unsigned int n = 7;
+	double end = now() + timeout_s;
+	struct vm_client c;
+	int status;
+
+	while (*args && n < 63)
+		all[n++] = *args++;
+	all[n] = NULL;
+	v->pid = spawn(all, v->out);
+	if (v->pid < 0)
+		return -1;
+	while (now() < end) {
+		if (waitpid(v->pid, &status, WNOHANG) == v->pid) {
+			v->pid = -1;
+			return -1;
+		}
+		if (file_exists(v->control) && !vm_client_connect(&c, v->control)) {
+			vm_client_close(&c);
+			return 0;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+int vmm_cmd(const char *const *args, char *output, size_t len)
+{
+	char out[] = "/tmp/vmm-cmd.XXXXXX";
+	int fd = mkstemp(out), status;
+	pid_t pid;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	pid = spawn(args, out);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		unlink(out);
+		return -1;
+	}
+	if (output && len) {
+		fd = open(out, O_RDONLY);
+		n = fd >= 0 ? read(fd, output, len - 1) : 0;
+		output[n > 0 ? n : 0] = '\0';
+		if (fd >= 0)
+			close(fd);
+	}
+	unlink(out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int vmm_wait(struct vmm *v, int timeout_s)
+{
+	double end = now() + timeout_s;
+	int status;
+
+	if (v->pid < 0)
+		return -1;
+	while (now() < end) {
+		if (waitpid(v->pid, &status, WNOHANG) == v->pid) {
+			v->pid = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+						   128 + WTERMSIG(status);
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+void vmm_kill(struct vmm *v)
+{
+	if (v->pid > 0) {
+		kill(v->pid, SIGKILL);
+		waitpid(v->pid, NULL, 0);
+		v->pid = -1;
+	}
+}
+
+int vmm_request(struct vmm *v, const char *req, char *reply, size_t len)
+{
+	struct vm_client c;
+	int ret;
+
+	if (vm_client_connect(&c, v->control))
+		return -1;
+	ret = vm_client_request(&c, req, NULL);
+	if (reply && len)
+		snprintf(reply, len, "%s", c.reply);
+	vm_client_close(&c);
+	return ret;
+}
+
+bool vmm_log_wait(struct vmm *v, const char *needle, int timeout_s)
+{
+	double end = now() + timeout_s;
+	static char buf[1 << 16];
+
+	while (now() < end) {
+		int fd = open(v->log, O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, needle))
+				return true;
+		}
+		usleep(50000);
+	}
+	return false;
+}
+
+int vmm_console_open(struct vmm *v)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", v->console);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int vmm_console_send(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	return write(fd, s, len) == (ssize_t)len ? 0 : -1;
+}
+
+bool vmm_console_expect(int fd, const char *needle, int timeout_s, char *buf,
+			size_t len)
+{
+	double end = now() + timeout_s;
+	size_t have = 0;
+
+	buf[0] = '\0';
+	while (now() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (have + 1 >= len) {
+			/* keep the tail: the needle may straddle */
+			memmove(buf, buf + len / 2, have - len / 2);
+			have -= len / 2;
+		}
+		n = read(fd, buf + have, len - 1 - have);
+		if (n <= 0)
+			return false;
+		have += n;
+		buf[have] = '\0';
+		if (strstr(buf, needle))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmotionctl run with the built-in dirty payload on 2 vCPUs: it runs and
+ * verifies its memory; save-state, kill -9 of the VMM and restore in a new
+ * process continue it with every page intact; a page corrupted in between
+ * is caught.  The control socket's lock and pause belong to the connection.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../ctl/payload/payload_abi.h"
+#include "../lib/vmm.h"
+#include "kselftest_harness.h"
+
+#define MEM	"64M"
+#define MEM_BYTES	(64ULL << 20)
+
+static const char *const dirty_args[] = {
+	"--payload", "dirty", "--mem", MEM, "--cpus", "2",
+	"--rate", "16M/s", "--wss", "30%", NULL
+};
+
+FIXTURE(dirty) {
+	struct vmm v;
+	char state[128], mem[128];
+};
+
+FIXTURE_SETUP(dirty)
+{
+	ASSERT_EQ(0, vmm_init(&self->v));
+	snprintf(self->state, sizeof(self->state), "%s/state", self->v.dir);
+	snprintf(self->mem, sizeof(self->mem), "%s/mem", self->v.dir);
+	ASSERT_EQ(0, vmm_start(&self->v, dirty_args, 30));
+}
+
+FIXTURE_TEARDOWN(dirty)
+{
+	vmm_cleanup(&self->v);
+}
+
+static unsigned long long field(const char *reply, const char *key)
+{
+	const char *p = strstr(reply, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : ~0ULL;
+}
+
+/* Wait until the payload has written at least @pages more pages. */
+static unsigned long long wait_progress(struct vmm *v, unsigned long long pages)
+{
+	char reply[256];
+	unsigned long long start, now;
+	int i;
+
+	if (vmm_request(v, "status", reply, sizeof(reply)))
+		return 0;
+	start = field(reply, "pages_written=");
+	for (i = 0; i < 300; i++) {
+		usleep(50000);
+		if (vmm_request(v, "status", reply, sizeof(reply)))
+			return 0;
+		now = field(reply, "pages_written=");
+		if (now != ~0ULL && now >= start + pages)
+			return now;
+	}
+	return 0;
+}
+
+static int save(struct vmm *v, const char *state, const char *mem)
+{
+	const char *args[] = { "save", "--control", v->control, "--state",
+			       state, "--mem-file", mem, NULL };
+
+	return vmm_cmd(args, NULL, 0);
+}
+
+TEST_F(dirty, runs_and_verifies)
+{
+	char reply[256];
+
+	ASSERT_NE(0, wait_progress(&self->v, 2000));
+	ASSERT_EQ(0, vmm_request(&self->v, "verify", reply, sizeof(reply)));
+	EXPECT_STREQ("ok bad_pages=0", reply);
+	ASSERT_EQ(0, vmm_request(&self->v, "status", reply, sizeof(reply)));
+	EXPECT_NE(NULL, strstr(reply, "state=running cpus=2"));
+	EXPECT_TRUE(vmm_log_wait(&self->v, "dirty: vcpu 1 verified", 5));
+}
+
+TEST_F(dirty, save_kill_restore_continues_intact)
+{
+	const char *restore[] = { "--restore", self->state, "--mem-file",
+				  self->mem, NULL };
+	unsigned long long before;
+	char reply[256];
+
+	before = wait_progress(&self->v, 2000);
+	ASSERT_NE(0, before);
+	ASSERT_EQ(0, save(&self->v, self->state, self->mem));
+	/* The VMM dies without warning; the checkpoint is all there is. */
+	vmm_kill(&self->v);
+	unlink(self->v.control);
+
+	ASSERT_EQ(0, vmm_start(&self->v, restore, 30));
+	ASSERT_EQ(0, vmm_request(&self->v, "verify", reply, sizeof(reply)));
+	EXPECT_STREQ("ok bad_pages=0", reply);
+	/* and it goes on writing from where it was */
+	EXPECT_LT(before, wait_progress(&self->v, 1000));
+	ASSERT_EQ(0, vmm_request(&self->v, "verify", reply, sizeof(reply)));
+	EXPECT_STREQ("ok bad_pages=0", reply);
+}
+
+TEST_F(dirty, corrupted_page_is_caught)
+{
+	const char *restore[] = { "--restore", self->state, "--mem-file",
+				  self->mem, NULL };
+	unsigned char *m;
+	char reply[256];
+	int fd;
+
+	ASSERT_NE(0, wait_progress(&self->v, 4000));
+	ASSERT_EQ(0, save(&self->v, self->state, self->mem));
+	vmm_kill(&self->v);
+	unlink(self->v.control);
+
+	/*
+	 * Flip a byte in the middle of the working set: 4 MiB in is the
+	 * generation table, the pages follow it.
+	 */
+	fd = open(self->mem, O_RDWR);
+	ASSERT_LE(0, fd);
+	m = mmap(NULL, MEM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	m[(4 << 20) + 64 * 1024 + 1000] ^= 0x5a;
+	munmap(m, MEM_BYTES);
+	close(fd);
+
+	ASSERT_EQ(0, vmm_start(&self->v, restore, 30));
+	ASSERT_EQ(0, vmm_request(&self->v, "verify", reply, sizeof(reply)));
+	EXPECT_STRNE("ok bad_pages=0", reply);
+}
+
+TEST_F(dirty, lock_and_pause_belong_to_the_connection)
+{
+	struct vm_client a, b;
+	int fds[2];
+	struct stat st;
+	struct payload_params *pp;
+
+	ASSERT_EQ(0, vm_client_connect(&a, self->v.control));
+	ASSERT_EQ(0, vm_client_connect(&b, self->v.control));
+	ASSERT_EQ(0, vm_client_request(&a, "lock", NULL));
+	ASSERT_EQ(0, vm_client_request(&a, "pause", NULL));
+	EXPECT_EQ(1, vm_client_request(&b, "resume", NULL));
+	EXPECT_STREQ("error locked by another control connection", b.reply);
+	EXPECT_EQ(1, vm_client_request(&b, "quit", NULL));
+
+	/* get-fds hands out the guest memory: the payload's params are there. */
+	ASSERT_EQ(0, vm_client_request(&a, "get-fds", fds));
+	ASSERT_LE(0, fds[0]);
+	ASSERT_LE(0, fds[1]);
+	ASSERT_EQ(0, fstat(fds[1], &st));
+	EXPECT_EQ(MEM_BYTES, st.st_size);
+	pp = mmap(NULL, 0x6000, PROT_READ, MAP_SHARED, fds[1], 0);
+	ASSERT_NE(MAP_FAILED, pp);
+	EXPECT_EQ(PAYLOAD_PARAMS_MAGIC, ((struct payload_params *)
+					 ((char *)pp + 0x5000))->magic);
+	munmap(pp, 0x6000);
+	close(fds[0]);
+	close(fds[1]);
+
+	/* The owner goes away: lock released, VM running again. */
+	vm_client_close(&a);
+	usleep(200000);
+	ASSERT_EQ(0, vm_client_request(&b, "status", NULL));
+	EXPECT_NE(NULL, strstr(b.reply, "state=running"));
+	EXPECT_NE(NULL, strstr(b.reply, "locked=0"));
+	EXPECT_EQ(0, vm_client_request(&b, "pause", NULL));
+	EXPECT_EQ(0, vm_client_request(&b, "resume", NULL));
+	vm_client_close(&b);
+}
+
+TEST_F(dirty, get_dirty_reports_what_the_vmm_wrote)
+{
+	struct vm_client c;
+	size_t len;
+	unsigned long long *bits;
+
+	ASSERT_EQ(0, vm_client_connect(&c, self->v.control));
+	/* Drain: the boot wrote page tables, image and params. */
+	ASSERT_EQ(0, vm_client_request(&c, "get-dirty", NULL));
+	ASSERT_EQ(1, sscanf(c.reply, "ok %zu", &len));
+	ASSERT_EQ(MEM_BYTES / 4096 / 8, len);
+	bits = malloc(len);
+	ASSERT_EQ(0, vm_client_read_body(&c, bits, len));
+	EXPECT_TRUE(bits[0x5000 / 4096 / 64] & (1ULL << (0x5000 / 4096 % 64)));
+	EXPECT_TRUE(bits[0x100000 / 4096 / 64] & (1ULL << (0x100000 / 4096 % 64)));
+
+	/* verify makes the VMM write the params page, and nothing else */
+	ASSERT_EQ(0, vm_client_request(&c, "verify", NULL));
+	ASSERT_EQ(0, vm_client_request(&c, "get-dirty", NULL));
+	ASSERT_EQ(0, vm_client_read_body(&c, bits, len));
+	EXPECT_EQ(1ULL << 5, bits[0]);
+	for (size_t i = 1; i < len / 8; i++)
+		EXPECT_EQ(0, bits[i]);
+	free(bits);
+	vm_client_close(&c);
+}
+
+TEST_HARNESS_MAIN
