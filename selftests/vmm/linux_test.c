@@ -42,7 +42,7 @@ FIXTURE_SETUP(guest)
 	ASSERT_EQ(0, vmm_start(&self->v, args, 30));
 	ASSERT_TRUE(vmm_log_wait(&self->v, "VMOTION-GUEST-UP", 120))
 		TH_LOG("the guest did not reach init; see %s", self->v.log);
-	ksft_print_msg("boot to init: %.1f s\n", seconds() - t0);
+	TH_LOG("boot to init: %.1f s", seconds() - t0);
 }
 
 FIXTURE_TEARDOWN(guest)
@@ -107,7 +107,7 @@ TEST_F_TIMEOUT(guest, save_kill_restore_keeps_shell_and_clock, 300)
 	unlink(self->v.console);
 
 	ASSERT_EQ(0, vmm_start(&self->v, restore, 30));
-	ksft_print_msg("256 MiB guest: save %.2f s, restore %.2f s\n",
+	TH_LOG("256 MiB guest: save %.2f s, restore %.2f s",
 		       t1 - t0, seconds() - t1);
 	self->console = vmm_console_open(&self->v);
 	ASSERT_LE(0, self->console);

@@ -212,4 +212,53 @@ TEST_F(dirty, get_dirty_reports_what_the_vmm_wrote)
 	vm_client_close(&c);
 }
 
+static int set_hugepages(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%ld\n", n) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+static long get_hugepages(void)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+TEST(dirty_on_2m_hugepages)
+{
+	const char *args[] = { "--payload", "dirty", "--mem", MEM, "--cpus",
+			       "2", "--hugepages", "2M", "--wss", "50%", NULL };
+	long before = get_hugepages();
+	char reply[256];
+	struct vmm v;
+	int started;
+
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, set_hugepages(before + MEM_BYTES / (2 << 20)));
+	ASSERT_EQ(0, vmm_init(&v));
+	started = vmm_start(&v, args, 30);
+	if (!started) {
+		usleep(500000);
+		EXPECT_EQ(0, vmm_request(&v, "verify", reply, sizeof(reply)));
+		EXPECT_STREQ("ok bad_pages=0", reply);
+		EXPECT_EQ(0, vmm_request(&v, "quit", NULL, 0));
+		EXPECT_EQ(0, vmm_wait(&v, 10));
+	}
+	vmm_cleanup(&v);
+	set_hugepages(before);
+	ASSERT_EQ(0, started);
+}
+
 TEST_HARNESS_MAIN
