@@ -45,6 +45,8 @@ static const struct vmtrace_symbol vmtrace_symbols[] = {
 		       slot_remove_write_access),
 	VMTRACE_SYMBOL(kvm_mmu_slot_try_split_huge_pages,
 		       slot_try_split_huge_pages),
+	VMTRACE_SYMBOL(kvm_arch_sync_dirty_log, sync_dirty_log),
+	VMTRACE_SYMBOL(kvm_cpu_dirty_log_size, cpu_dirty_log_size),
 	VMTRACE_SYMBOL(tdp_enabled, tdp_enabled),
 	VMTRACE_SYMBOL(tdp_mmu_enabled, tdp_mmu_enabled),
 };
@@ -116,4 +118,30 @@ u32 vmtrace_kvm_flags(void)
 	if (READ_ONCE(*vmtrace_kvm.tdp_mmu_enabled))
 		flags |= VMTRACE_KVM_TDP_MMU;
 	return flags;
+}
+
+/**
+ * vmtrace_kvm_set_slot_flags() - change a memslot's flags, as the VMM would
+ * @kvm: the VM, with kvm->slots_lock held
+ * @vs: the slot as vmtrace recorded it
+ * @flags: the new flags (KVM_MEM_LOG_DIRTY_PAGES on or off)
+ *
+ * The flags-only update of KVM_SET_USER_MEMORY_REGION, through the exported
+ * __kvm_set_memory_region().  KVM allocates the dirty bitmap (all set or
+ * all clear per kvm->manual_dirty_log_protect), write-protects or splits
+ * as that mode says, and when logging goes off brings huge mappings back.
+ */
+int vmtrace_kvm_set_slot_flags(struct kvm *kvm, const struct vmtrace_slot *vs,
+			       u32 flags)
+{
+	struct kvm_userspace_memory_region mem = {
+		.slot = (u32)vs->as_id << 16 | vs->id,
+		.flags = flags,
+		.guest_phys_addr = (u64)vs->base_gfn << PAGE_SHIFT,
+		.memory_size = (u64)vs->npages << PAGE_SHIFT,
+		.userspace_addr = vs->userspace_addr,
+	};
+
+	lockdep_assert_held(&kvm->slots_lock);
+	return __kvm_set_memory_region(kvm, &mem);
 }

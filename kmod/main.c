@@ -27,9 +27,13 @@ static int __init vmtrace_init(void)
 	if (err)
 		return err;
 
+	err = vmtrace_sessions_init();
+	if (err)
+		return err;
 	err = vmtrace_netlink_init();
 	if (err) {
 		pr_err("cannot register the netlink family: %d\n", err);
+		vmtrace_sessions_exit();
 		return err;
 	}
 	pr_info("loaded, version %s\n", VMTRACE_MODULE_VERSION);
@@ -38,7 +42,9 @@ static int __init vmtrace_init(void)
 
 static void __exit vmtrace_exit(void)
 {
+	/* No new requests first, then end every session. */
 	vmtrace_netlink_exit();
+	vmtrace_sessions_exit();
 }
 
 module_init(vmtrace_init);

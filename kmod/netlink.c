@@ -4,8 +4,11 @@
  * operation table are in nl_spec.c; the contract is the YNL spec in
  * Documentation/netlink/specs/vmtrace.yaml.
  */
+#include <linux/build_bug.h>
+#include <linux/file.h>
 #include <linux/utsname.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include <uapi/linux/vmtrace.h>
 
@@ -75,6 +78,426 @@ int vmtrace_nl_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	WRITE_ONCE(vmtrace_config.flush_deadline_us, nla_get_u32(attr));
 	return 0;
+}
+
+/* The session named in @attr, if the caller owns it.  vmtrace_lock held. */
+static struct vmtrace_session *
+vmtrace_nl_owned_session(struct genl_info *info, struct nlattr *attr)
+{
+	struct vmtrace_session *s = vmtrace_session_find(nla_get_u32(attr));
+
+	if (!s) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "no such session");
+		return ERR_PTR(-ENOENT);
+	}
+	if (s->net != genl_info_net(info) || s->portid != info->snd_portid) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "the session belongs to another socket");
+		return ERR_PTR(-EPERM);
+	}
+	return s;
+}
+
+static int vmtrace_nl_fill_session(struct sk_buff *msg,
+				   const struct vmtrace_session *s)
+{
+	const struct vmtrace_stats *st = &s->stats;
+
+	if (nla_put_u32(msg, VMTRACE_A_SESSION_ID, s->id) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_MODE, s->mode) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_FLUSH, s->flush_mode) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_STATE, s->state) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_VM_PID, s->vm_pid) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_NR_VCPUS,
+			atomic_read(&s->kvm->online_vcpus)) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_NR_PAGES, s->nr_pages,
+			      VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_HARVESTS, st->harvests,
+			      VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_DIRTY_PAGES,
+			      st->dirty_pages, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_DIRTY_PAGES_TOTAL,
+			      st->dirty_pages_total, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_START_NS, st->start_ns,
+			      VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_HARVEST_NS,
+			      st->harvest_ns, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_PROTECT_NS,
+			      st->protect_ns, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_PAGES_PROTECTED,
+			      st->pages_protected, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_FLUSH_REQUESTS,
+			      st->flush.requests, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_FLUSH_NATURAL,
+			      st->flush.natural, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_FLUSH_KICKS,
+			      st->flush.kicks, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_FLUSH_SYNC,
+			      st->flush.sync, VMTRACE_A_SESSION_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* A reply carrying one session's attributes. */
+static int vmtrace_nl_reply_session(struct genl_info *info, u8 cmd,
+				    const struct vmtrace_session *s)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vmtrace_nl_family, 0, cmd);
+	if (!hdr || vmtrace_nl_fill_session(msg, s)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+int vmtrace_nl_attach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	u32 mode = VMTRACE_MODE_STOCK, flush = VMTRACE_FLUSH_LAZY;
+	struct vmtrace_session *s;
+	struct file *file;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMTRACE_A_SESSION_VM_FD))
+		return -EINVAL;
+	if (tb[VMTRACE_A_SESSION_MODE])
+		mode = nla_get_u32(tb[VMTRACE_A_SESSION_MODE]);
+	if (tb[VMTRACE_A_SESSION_FLUSH])
+		flush = nla_get_u32(tb[VMTRACE_A_SESSION_FLUSH]);
+
+	/* doit runs in the caller's context: the fd is the caller's. */
+	file = fget(nla_get_u32(tb[VMTRACE_A_SESSION_VM_FD]));
+	if (!file) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[VMTRACE_A_SESSION_VM_FD],
+				    "no such file descriptor");
+		return -EBADF;
+	}
+	mutex_lock(&vmtrace_lock);
+	err = vmtrace_session_attach(file, mode, flush, genl_info_net(info),
+				     info->snd_portid, info->extack, &s);
+	if (!err) {
+		err = vmtrace_nl_reply_session(info, VMTRACE_CMD_ATTACH, s);
+		if (err)
+			vmtrace_session_destroy(s, VMTRACE_GONE_DETACHED);
+	}
+	mutex_unlock(&vmtrace_lock);
+	fput(file);
+	return err;
+}
+
+/* Handlers of commands that act on one owned session. */
+static int vmtrace_nl_session_cmd(struct genl_info *info,
+				  int (*fn)(struct vmtrace_session *s,
+					    struct genl_info *info))
+{
+	struct vmtrace_session *s;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMTRACE_A_SESSION_ID))
+		return -EINVAL;
+	mutex_lock(&vmtrace_lock);
+	s = vmtrace_nl_owned_session(info, info->attrs[VMTRACE_A_SESSION_ID]);
+	err = IS_ERR(s) ? PTR_ERR(s) : fn(s, info);
+	mutex_unlock(&vmtrace_lock);
+	return err;
+}
+
+static int vmtrace_nl_start(struct vmtrace_session *s, struct genl_info *info)
+{
+	if (s->state == VMTRACE_STATE_TRACKING) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the session is already tracing");
+		return -EBUSY;
+	}
+	return vmtrace_track_start(s, info->extack);
+}
+
+int vmtrace_nl_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmtrace_nl_session_cmd(info, vmtrace_nl_start);
+}
+
+static int vmtrace_nl_stop(struct vmtrace_session *s, struct genl_info *info)
+{
+	if (s->state != VMTRACE_STATE_TRACKING) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the session is not tracing");
+		return -EINVAL;
+	}
+	vmtrace_track_stop(s);
+	return 0;
+}
+
+int vmtrace_nl_stop_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmtrace_nl_session_cmd(info, vmtrace_nl_stop);
+}
+
+static int vmtrace_nl_detach(struct vmtrace_session *s, struct genl_info *info)
+{
+	vmtrace_session_destroy(s, VMTRACE_GONE_DETACHED);
+	return 0;
+}
+
+int vmtrace_nl_detach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmtrace_nl_session_cmd(info, vmtrace_nl_detach);
+}
+
+static int vmtrace_nl_harvest_ack(struct vmtrace_session *s,
+				  struct genl_info *info)
+{
+	struct nlattr *seq = info->attrs[VMTRACE_A_SESSION_HARVESTS];
+
+	if (!seq || nla_get_u64(seq) != s->harvest_seq) {
+		NL_SET_ERR_MSG_ATTR(info->extack, seq,
+				    "not the session's last harvest");
+		return -ESTALE;
+	}
+	vmtrace_track_ack(s);
+	return 0;
+}
+
+int vmtrace_nl_harvest_ack_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmtrace_nl_session_cmd(info, vmtrace_nl_harvest_ack);
+}
+
+int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vmtrace_session *s;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMTRACE_A_SESSION_ID))
+		return -EINVAL;
+	mutex_lock(&vmtrace_lock);
+	s = vmtrace_session_find(nla_get_u32(info->attrs[VMTRACE_A_SESSION_ID]));
+	if (s && s->net == genl_info_net(info)) {
+		err = vmtrace_nl_reply_session(info, VMTRACE_CMD_GET_SESSION, s);
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[VMTRACE_A_SESSION_ID],
+				    "no such session");
+		err = -ENOENT;
+	}
+	mutex_unlock(&vmtrace_lock);
+	return err;
+}
+
+struct vmtrace_session_dump_ctx {
+	u32 next_id;
+};
+
+int vmtrace_nl_get_session_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	struct vmtrace_session_dump_ctx *ctx = (void *)cb->ctx;
+	struct vmtrace_session *s;
+	int id, err = 0;
+	void *hdr;
+
+	BUILD_BUG_ON(sizeof(struct vmtrace_session_dump_ctx) >
+		     sizeof_field(struct netlink_callback, ctx));
+	mutex_lock(&vmtrace_lock);
+	for (id = ctx->next_id;; id++) {
+		s = vmtrace_session_next(&id);
+		if (!s)
+			break;
+		if (s->net != sock_net(skb->sk))
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &vmtrace_nl_family,
+				  NLM_F_MULTI, VMTRACE_CMD_GET_SESSION);
+		if (!hdr) {
+			err = -EMSGSIZE;
+			break;
+		}
+		if (vmtrace_nl_fill_session(skb, s)) {
+			genlmsg_cancel(skb, hdr);
+			err = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	ctx->next_id = id;
+	mutex_unlock(&vmtrace_lock);
+	/* A full skb ends this round; the dump goes on from next_id. */
+	return err == -EMSGSIZE && skb->len ? skb->len : err ?: skb->len;
+}
+
+/*
+ * Harvest dump.  .start takes the snapshot (and the write protection and
+ * flush barrier that come with it); each dumpit call then sends the next
+ * messages of it.  The session may go away between calls: the dump then
+ * ends with an error, and nothing is lost -- the pages stay pending.
+ */
+struct vmtrace_harvest_ctx {
+	u32 session_id;
+	u32 slot;
+	u64 seq;
+	u64 page;
+	bool header_sent;
+};
+
+int vmtrace_nl_harvest_start(struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *di = genl_dumpit_info(cb);
+	struct vmtrace_harvest_ctx *ctx = (void *)cb->ctx;
+	struct nlattr *id = di->attrs[VMTRACE_A_HARVEST_SESSION_ID];
+	struct netlink_ext_ack *extack = cb->extack;
+	struct vmtrace_session *s;
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct vmtrace_harvest_ctx) >
+		     sizeof_field(struct netlink_callback, ctx));
+	if (!id) {
+		NL_SET_ERR_MSG_MOD(extack, "missing session id");
+		return -EINVAL;
+	}
+	mutex_lock(&vmtrace_lock);
+	s = vmtrace_session_find(nla_get_u32(id));
+	if (!s) {
+		NL_SET_ERR_MSG_ATTR(extack, id, "no such session");
+		err = -ENOENT;
+	} else if (s->net != sock_net(cb->skb->sk) ||
+		   s->portid != NETLINK_CB(cb->skb).portid) {
+		NL_SET_ERR_MSG_ATTR(extack, id,
+				    "the session belongs to another socket");
+		err = -EPERM;
+	} else if (s->state != VMTRACE_STATE_TRACKING) {
+		NL_SET_ERR_MSG_ATTR(extack, id, "the session is not tracing");
+		err = -EINVAL;
+	} else {
+		err = vmtrace_track_harvest(s, extack);
+		ctx->session_id = s->id;
+		ctx->seq = s->harvest_seq;
+	}
+	mutex_unlock(&vmtrace_lock);
+	return err;
+}
+
+static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb,
+				const struct vmtrace_session *s,
+				const struct vmtrace_slot *vs, u64 page, u64 n)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, &vmtrace_nl_family,
+				NLM_F_MULTI, VMTRACE_CMD_HARVEST);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, VMTRACE_A_HARVEST_SESSION_ID, s->id) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_SEQ, s->harvest_seq,
+			      VMTRACE_A_HARVEST_PAD) ||
+	    nla_put_u32(skb, VMTRACE_A_HARVEST_SLOT,
+			(u32)vs->as_id << 16 | vs->id) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_BASE_GFN, vs->base_gfn,
+			      VMTRACE_A_HARVEST_PAD) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_FIRST_PAGE, page,
+			      VMTRACE_A_HARVEST_PAD) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_NR_PAGES, n,
+			      VMTRACE_A_HARVEST_PAD) ||
+	    nla_put(skb, VMTRACE_A_HARVEST_BITMAP,
+		    BITS_TO_LONGS(n) * sizeof(long),
+		    vs->pending + page / BITS_PER_LONG)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int vmtrace_nl_put_header(struct sk_buff *skb,
+				 struct netlink_callback *cb,
+				 const struct vmtrace_session *s)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, &vmtrace_nl_family,
+				NLM_F_MULTI, VMTRACE_CMD_HARVEST);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, VMTRACE_A_HARVEST_SESSION_ID, s->id) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_SEQ, s->harvest_seq,
+			      VMTRACE_A_HARVEST_PAD) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_DIRTY_PAGES,
+			      s->pending_pages, VMTRACE_A_HARVEST_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+int vmtrace_nl_harvest_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vmtrace_harvest_ctx *ctx = (void *)cb->ctx;
+	struct vmtrace_session *s;
+	int err = 0;
+
+	mutex_lock(&vmtrace_lock);
+	s = vmtrace_session_find(ctx->session_id);
+	if (!s || s->state != VMTRACE_STATE_TRACKING ||
+	    s->harvest_seq != ctx->seq) {
+		/* Gone, stopped or harvested again: this snapshot is void. */
+		err = -ESTALE;
+		goto out;
+	}
+	if (!ctx->header_sent) {
+		err = vmtrace_nl_put_header(skb, cb, s);
+		if (err)
+			goto out;
+		ctx->header_sent = true;
+	}
+	for (; ctx->slot < s->nr_slots; ctx->slot++, ctx->page = 0) {
+		const struct vmtrace_slot *vs = &s->slots[ctx->slot];
+
+		for (; ctx->page < vs->npages;
+		     ctx->page += VMTRACE_HARVEST_CHUNK_PAGES) {
+			u64 n = min_t(u64, VMTRACE_HARVEST_CHUNK_PAGES,
+				      vs->npages - ctx->page);
+
+			if (find_next_bit(vs->pending, ctx->page + n,
+					  ctx->page) >= ctx->page + n)
+				continue;
+			err = vmtrace_nl_put_chunk(skb, cb, s, vs, ctx->page, n);
+			if (err)
+				goto out;
+		}
+	}
+out:
+	mutex_unlock(&vmtrace_lock);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+void vmtrace_nl_notify_gone(struct vmtrace_session *s, u32 reason)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&vmtrace_nl_family, s->net,
+				VMTRACE_NLGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &vmtrace_nl_family, 0,
+			  VMTRACE_CMD_SESSION_GONE);
+	if (!hdr || nla_put_u32(msg, VMTRACE_A_EVENT_SESSION_ID, s->id) ||
+	    nla_put_u32(msg, VMTRACE_A_EVENT_REASON, reason)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&vmtrace_nl_family, s->net, msg, 0,
+				VMTRACE_NLGRP_EVENTS, GFP_KERNEL);
 }
 
 int vmtrace_netlink_init(void)

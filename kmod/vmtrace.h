@@ -7,7 +7,10 @@
 #define _VMTRACE_H
 
 #include <linux/kvm_host.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
+#include <net/netlink.h>
 
 #define VMTRACE_MODULE_VERSION	"0.1.0"
 
@@ -22,6 +25,8 @@
  * @enable_log_dirty_pt_masked: re-protect the pages of @mask (stock mode)
  * @slot_remove_write_access: write-protect a whole memslot from @start_level
  * @slot_try_split_huge_pages: eagerly split a memslot's huge mappings
+ * @sync_dirty_log: flush CPU dirty-log buffers (Intel PML) into the bitmap
+ * @cpu_dirty_log_size: non-zero when the CPU logs dirty pages itself (PML)
  * @page_fault: KVM's MMU fault handler, the one vmtrace intercepts; it is
  *	exported, and referencing it also pins kvm.ko while vmtrace is loaded,
  *	which keeps every other address here valid
@@ -38,6 +43,8 @@ struct vmtrace_kvm_ops {
 	void (*slot_try_split_huge_pages)(struct kvm *kvm,
 					  const struct kvm_memory_slot *slot,
 					  int target_level);
+	void (*sync_dirty_log)(struct kvm *kvm, struct kvm_memory_slot *slot);
+	int (*cpu_dirty_log_size)(void);
 	int (*page_fault)(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa,
 			  u64 error_code, void *insn, int insn_len);
 	bool *tdp_enabled;
@@ -50,6 +57,10 @@ int vmtrace_kvm_ops_init(const char *extra_symbol);
 unsigned int vmtrace_kvm_ops_count(void);
 u32 vmtrace_kvm_flags(void);
 
+struct vmtrace_slot;
+int vmtrace_kvm_set_slot_flags(struct kvm *kvm, const struct vmtrace_slot *vs,
+			       u32 flags);
+
 /* Module-wide settings, changed through VMTRACE_CMD_SET_CONFIG. */
 struct vmtrace_config {
 	u32 flush_deadline_us;
@@ -57,7 +68,92 @@ struct vmtrace_config {
 
 extern struct vmtrace_config vmtrace_config;
 
+/* Counters of the flush barrier (flush.c). */
+struct vmtrace_flush_stats {
+	u64 requests;	/* lazy flush requests raised, one per vCPU */
+	u64 natural;	/* ... serviced or outside guest mode, no kick */
+	u64 kicks;	/* ... whose vCPU had to be kicked */
+	u64 sync;	/* synchronous (IPI) flushes of the whole VM */
+};
+
+void vmtrace_flush(struct kvm *kvm, u32 flush_mode,
+		   struct vmtrace_flush_stats *st);
+
+/* One memslot as the session saw it at start. */
+struct vmtrace_slot {
+	u16 as_id;
+	u16 id;
+	gfn_t base_gfn;
+	unsigned long npages;
+	unsigned long userspace_addr;
+	u32 flags;		/* before vmtrace enabled dirty logging */
+	unsigned long *pending;	/* harvested, not yet acknowledged */
+};
+
+struct vmtrace_stats {
+	u64 harvests;
+	u64 dirty_pages;	/* in the last harvest */
+	u64 dirty_pages_total;
+	u64 start_ns;
+	u64 harvest_ns;		/* the last harvest's snapshot */
+	u64 protect_ns;		/* ... of which write protection */
+	u64 pages_protected;	/* 4 KB entries write-protected, ever */
+	struct vmtrace_flush_stats flush;
+};
+
+/**
+ * struct vmtrace_session - one traced VM
+ *
+ * Sessions belong to the netlink socket (@net, @portid) that attached
+ * them; everything about them is changed under vmtrace_lock.
+ */
+struct vmtrace_session {
+	u32 id;
+	struct kvm *kvm;	/* a reference: KVM cannot free it */
+	struct net *net;
+	u32 portid;
+	pid_t vm_pid;
+	struct mm_struct *mm;	/* the VMM's, watched for its exit */
+	struct mmu_notifier mn;
+	bool mn_registered;
+	struct vmtrace_vm_exit *vm_exit;
+	u32 state;		/* enum vmtrace_state */
+	u32 mode;		/* enum vmtrace_mode */
+	u32 flush_mode;		/* enum vmtrace_flush */
+	u64 saved_manual_protect;
+	struct vmtrace_slot *slots;
+	unsigned int nr_slots;
+	u64 nr_pages;
+	u64 harvest_seq;
+	u64 pending_pages;
+	struct vmtrace_stats stats;
+	struct list_head node;
+};
+
+extern struct mutex vmtrace_lock;
+
+struct vmtrace_vm_exit;
+struct vmtrace_session *vmtrace_session_find(u32 id);
+struct vmtrace_session *vmtrace_session_next(int *id);
+int vmtrace_session_attach(struct file *vm_file, u32 mode, u32 flush_mode,
+			   struct net *net, u32 portid,
+			   struct netlink_ext_ack *extack,
+			   struct vmtrace_session **out);
+void vmtrace_session_destroy(struct vmtrace_session *s, u32 reason);
+void vmtrace_sessions_destroy_owned(struct net *net, u32 portid);
+int vmtrace_sessions_init(void);
+void vmtrace_sessions_exit(void);
+
+/* The tracking engine (track.c), called with vmtrace_lock held. */
+int vmtrace_track_start(struct vmtrace_session *s,
+			struct netlink_ext_ack *extack);
+int vmtrace_track_harvest(struct vmtrace_session *s,
+			  struct netlink_ext_ack *extack);
+void vmtrace_track_ack(struct vmtrace_session *s);
+void vmtrace_track_stop(struct vmtrace_session *s);
+
 int vmtrace_netlink_init(void);
 void vmtrace_netlink_exit(void);
+void vmtrace_nl_notify_gone(struct vmtrace_session *s, u32 reason);
 
 #endif /* _VMTRACE_H */

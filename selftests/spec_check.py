@@ -46,10 +46,13 @@ def expected_values(spec):
     for d in spec.get("definitions", []):
         if d["type"] == "const":
             want[c_name("vmtrace", d["name"])] = d["value"]
-        elif d["type"] == "flags":
-            prefix = d["name"].replace("-flags", "")
+        elif d["type"] in ("flags", "enum"):
+            prefix = d.get("name-prefix", f"vmtrace-{d['name']}-")
+            start = d.get("value-start", 0)
             for i, e in enumerate(d["entries"]):
-                want[c_name("vmtrace", prefix, e["name"])] = 1 << i
+                name = e["name"] if isinstance(e, dict) else e
+                value = 1 << (start + i) if d["type"] == "flags" else start + i
+                want[c_name(prefix + name)] = value
     for aset in spec["attribute-sets"]:
         for i, a in enumerate(aset["attributes"], 1):
             want[c_name("vmtrace_a", aset["name"], a["name"])] = i

@@ -34,6 +34,50 @@ enum vmtrace_kvm_flags {
 	VMTRACE_KVM_TDP_MMU = 2,
 };
 
+/**
+ * enum vmtrace_mode - how a session write-protects guest memory
+ * @VMTRACE_MODE_STOCK: what KVM itself does: split huge pages and
+ *	write-protect every 4 KB page at start and after every harvest
+ */
+enum vmtrace_mode {
+	VMTRACE_MODE_STOCK = 1,
+};
+
+/**
+ * enum vmtrace_flush - how TLBs are flushed after protection changes
+ * @VMTRACE_FLUSH_LAZY: a flush request per vCPU, serviced at its next
+ *	guest entry; a barrier waits for all, kicking those still in guest
+ *	mode after the flush deadline
+ * @VMTRACE_FLUSH_SYNC: KVM's own flush: IPIs to every running vCPU
+ */
+enum vmtrace_flush {
+	VMTRACE_FLUSH_LAZY = 1,
+	VMTRACE_FLUSH_SYNC = 2,
+};
+
+/**
+ * enum vmtrace_state - a session's life: attached -> tracking -> attached
+ *	(stop) -> gone (detach, or its owner or VM went away)
+ */
+enum vmtrace_state {
+	VMTRACE_STATE_ATTACHED = 1,
+	VMTRACE_STATE_TRACKING = 2,
+};
+
+/**
+ * enum vmtrace_gone_reason - why a session ended (the session-gone event)
+ * @VMTRACE_GONE_DETACHED: its owner detached it
+ * @VMTRACE_GONE_OWNER_CLOSED: the netlink socket that attached it closed
+ * @VMTRACE_GONE_VM_EXITED: the VMM process of the VM exited
+ * @VMTRACE_GONE_UNLOADED: vmtrace is being unloaded
+ */
+enum vmtrace_gone_reason {
+	VMTRACE_GONE_DETACHED = 1,
+	VMTRACE_GONE_OWNER_CLOSED = 2,
+	VMTRACE_GONE_VM_EXITED = 3,
+	VMTRACE_GONE_UNLOADED = 4,
+};
+
 enum {
 	VMTRACE_A_INFO_MODULE_VERSION = 1,
 	VMTRACE_A_INFO_PROTOCOL_VERSION,
@@ -56,11 +100,81 @@ enum {
 };
 
 enum {
+	VMTRACE_A_SESSION_ID = 1,
+	VMTRACE_A_SESSION_VM_FD,
+	VMTRACE_A_SESSION_MODE,
+	VMTRACE_A_SESSION_FLUSH,
+	VMTRACE_A_SESSION_STATE,
+	VMTRACE_A_SESSION_VM_PID,
+	VMTRACE_A_SESSION_NR_VCPUS,
+	VMTRACE_A_SESSION_NR_PAGES,
+	VMTRACE_A_SESSION_HARVESTS,
+	VMTRACE_A_SESSION_DIRTY_PAGES,
+	VMTRACE_A_SESSION_DIRTY_PAGES_TOTAL,
+	VMTRACE_A_SESSION_START_NS,
+	VMTRACE_A_SESSION_HARVEST_NS,
+	VMTRACE_A_SESSION_PROTECT_NS,
+	VMTRACE_A_SESSION_PAGES_PROTECTED,
+	VMTRACE_A_SESSION_FLUSH_REQUESTS,
+	VMTRACE_A_SESSION_FLUSH_NATURAL,
+	VMTRACE_A_SESSION_FLUSH_KICKS,
+	VMTRACE_A_SESSION_FLUSH_SYNC,
+	VMTRACE_A_SESSION_PAD,
+
+	__VMTRACE_A_SESSION_MAX,
+	VMTRACE_A_SESSION_MAX = (__VMTRACE_A_SESSION_MAX - 1)
+};
+
+enum {
+	VMTRACE_A_HARVEST_SESSION_ID = 1,
+	VMTRACE_A_HARVEST_SEQ,
+	VMTRACE_A_HARVEST_DIRTY_PAGES,
+	VMTRACE_A_HARVEST_SLOT,
+	VMTRACE_A_HARVEST_BASE_GFN,
+	VMTRACE_A_HARVEST_FIRST_PAGE,
+	VMTRACE_A_HARVEST_NR_PAGES,
+	VMTRACE_A_HARVEST_BITMAP,
+	VMTRACE_A_HARVEST_PAD,
+
+	__VMTRACE_A_HARVEST_MAX,
+	VMTRACE_A_HARVEST_MAX = (__VMTRACE_A_HARVEST_MAX - 1)
+};
+
+enum {
+	VMTRACE_A_EVENT_SESSION_ID = 1,
+	VMTRACE_A_EVENT_REASON,
+
+	__VMTRACE_A_EVENT_MAX,
+	VMTRACE_A_EVENT_MAX = (__VMTRACE_A_EVENT_MAX - 1)
+};
+
+enum {
 	VMTRACE_CMD_GET_INFO = 1,
 	VMTRACE_CMD_SET_CONFIG,
+	VMTRACE_CMD_ATTACH,
+	VMTRACE_CMD_START,
+	VMTRACE_CMD_HARVEST,
+	VMTRACE_CMD_HARVEST_ACK,
+	VMTRACE_CMD_STOP,
+	VMTRACE_CMD_DETACH,
+	VMTRACE_CMD_GET_SESSION,
+	VMTRACE_CMD_SESSION_GONE,
 
 	__VMTRACE_CMD_MAX,
 	VMTRACE_CMD_MAX = (__VMTRACE_CMD_MAX - 1)
 };
+
+#define VMTRACE_MCGRP_EVENTS	"events"
+
+/*
+ * A harvest is a dump: the first message carries SEQ and DIRTY_PAGES (the
+ * whole set), each further one a chunk of one memslot's dirty bitmap:
+ * SLOT (address space << 16 | slot id), BASE_GFN, FIRST_PAGE (a multiple
+ * of 64, relative to the slot), NR_PAGES and BITMAP (little-endian 64-bit
+ * words, bit N = page FIRST_PAGE + N).  Chunks without a dirty page are
+ * not sent.  The set stays with the session until HARVEST_ACK names its
+ * SEQ; until then every new harvest includes it again.
+ */
+#define VMTRACE_HARVEST_CHUNK_PAGES	(32768 * 8)
 
 #endif /* _UAPI_LINUX_VMTRACE_H */
