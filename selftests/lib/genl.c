@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libnl-genl-3 client of the vmtrace family for the selftests. */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include <linux/netlink.h>
@@ -143,4 +144,137 @@ int vt_genl_call(struct vt_genl *g, struct nl_msg *msg, int maxattr)
 	if (!g->err && g->reply && maxattr < 64)
 		genlmsg_parse(nlmsg_hdr(g->reply), 0, g->tb, maxattr, NULL);
 	return g->err;
+}
+
+struct nl_msg *vt_genl_dump_msg(struct vt_genl *g, int cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg)
+		genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0,
+			    NLM_F_DUMP, cmd, VMTRACE_FAMILY_VERSION);
+	return msg;
+}
+
+struct dump_state {
+	struct vt_genl *g;
+	int maxattr;
+	vt_genl_dump_cb cb;
+	void *arg;
+	int cb_err;
+};
+
+static int dump_valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct dump_state *d = arg;
+	struct nlattr *tb[64] = { 0 };
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, d->maxattr, NULL) ||
+	    (d->cb_err = d->cb(tb, d->arg)))
+		return NL_STOP;
+	return NL_OK;
+}
+
+static int dump_finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct dump_state *d = arg;
+
+	(void)msg;
+	d->g->done = 1;
+	return NL_STOP;
+}
+
+int vt_genl_dump(struct vt_genl *g, struct nl_msg *msg, int maxattr,
+		 vt_genl_dump_cb cb, void *arg)
+{
+	struct dump_state d = { .g = g, .maxattr = maxattr, .cb = cb,
+				.arg = arg };
+	struct nl_cb *c = nl_cb_alloc(NL_CB_CUSTOM);
+	int ret;
+
+	g->err = 0;
+	g->extack[0] = '\0';
+	g->extack_offs = -1;
+	g->done = 0;
+	if (!c) {
+		nlmsg_free(msg);
+		return g->err = -ENOMEM;
+	}
+	nl_cb_set(c, NL_CB_VALID, NL_CB_CUSTOM, dump_valid_cb, &d);
+	nl_cb_set(c, NL_CB_FINISH, NL_CB_CUSTOM, dump_finish_cb, &d);
+	nl_cb_err(c, NL_CB_CUSTOM, error_cb, g);
+	ret = nl_send_auto(g->sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0) {
+		nl_cb_put(c);
+		return g->err = -EIO;
+	}
+	do {
+		ret = nl_recvmsgs(g->sk, c);
+	} while (ret >= 0 && !g->done && !d.cb_err);
+	nl_cb_put(c);
+	if (d.cb_err)
+		return g->err = d.cb_err;
+	if (ret < 0 && !g->err)
+		g->err = -EIO;
+	return g->err;
+}
+
+int vt_genl_join_events(struct vt_genl *g)
+{
+	int grp = genl_ctrl_resolve_grp(g->sk, VMTRACE_FAMILY_NAME,
+					 VMTRACE_MCGRP_EVENTS);
+
+	if (grp < 0)
+		return -ENOENT;
+	nl_socket_disable_seq_check(g->sk);
+	return nl_socket_add_membership(g->sk, grp) ? -EINVAL : 0;
+}
+
+struct event_state {
+	struct vt_genl *g;
+	int maxattr;
+	int cmd;
+};
+
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct event_state *e = arg;
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+	if (e->g->reply)
+		nlmsg_free(e->g->reply);
+	nlmsg_get(msg);
+	e->g->reply = msg;
+	e->cmd = gh->cmd;
+	genlmsg_parse(nlmsg_hdr(msg), 0, e->g->tb, e->maxattr, NULL);
+	return NL_STOP;
+}
+
+/* Events are not answers to a request: they carry no sequence number. */
+static int any_seq_cb(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+int vt_genl_wait_event(struct vt_genl *g, int maxattr, int *cmd,
+		       int timeout_ms)
+{
+	struct pollfd p = { .fd = nl_socket_get_fd(g->sk), .events = POLLIN };
+	struct event_state e = { .g = g, .maxattr = maxattr, .cmd = -1 };
+	struct nl_cb *c;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	c = nl_cb_alloc(NL_CB_CUSTOM);
+	if (!c)
+		return -ENOMEM;
+	nl_cb_set(c, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &e);
+	nl_cb_set(c, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, any_seq_cb, NULL);
+	nl_recvmsgs(g->sk, c);
+	nl_cb_put(c);
+	*cmd = e.cmd;
+	return e.cmd < 0 ? -EIO : 0;
 }

@@ -31,4 +31,22 @@ struct nl_msg *vt_genl_msg(struct vt_genl *g, int cmd);
 /* Send, wait for the reply or ack; consumes @msg.  Returns g->err. */
 int vt_genl_call(struct vt_genl *g, struct nl_msg *msg, int maxattr);
 
+/* Called for each message of a dump with its parsed attributes. */
+typedef int (*vt_genl_dump_cb)(struct nlattr **tb, void *arg);
+
+/* A dump request for @cmd. */
+struct nl_msg *vt_genl_dump_msg(struct vt_genl *g, int cmd);
+/* Send a dump request and feed every reply to @cb; returns g->err. */
+int vt_genl_dump(struct vt_genl *g, struct nl_msg *msg, int maxattr,
+		 vt_genl_dump_cb cb, void *arg);
+
+/* Join the family's "events" group; 0 or -errno. */
+int vt_genl_join_events(struct vt_genl *g);
+/*
+ * Wait up to @timeout_ms for an event; its command and attributes go to
+ * @cmd and g->tb.  0, or -ETIMEDOUT.
+ */
+int vt_genl_wait_event(struct vt_genl *g, int maxattr, int *cmd,
+		       int timeout_ms);
+
 #endif
