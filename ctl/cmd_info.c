@@ -2,6 +2,7 @@
 /*
  * vmotionctl info    -- what vmtrace reports about itself and KVM
  * vmotionctl config  -- change vmtrace's module-wide settings
+ * vmotionctl status  -- vmtrace's sessions and their statistics
  */
 #include <errno.h>
 #include <stdio.h>
@@ -84,5 +85,67 @@ int cmd_config(int argc, char **argv)
 	if (err)
 		return nl_fail(nl, "set-config", err);
 	vmtrace_nl_close(nl);
+	return 0;
+}
+
+static const char *mode_name(uint32_t mode)
+{
+	return mode == VMTRACE_MODE_STOCK ? "stock" : "unknown";
+}
+
+static const char *flush_name(uint32_t flush)
+{
+	return flush == VMTRACE_FLUSH_LAZY ? "lazy" :
+	       flush == VMTRACE_FLUSH_SYNC ? "sync" : "unknown";
+}
+
+static void print_session(const struct vmtrace_session_info *s, void *arg)
+{
+	unsigned int *n = arg;
+
+	(*n)++;
+	out_begin();
+	out_uint("session", s->id);
+	out_uint("vm_pid", s->vm_pid);
+	out_str("state", s->state == VMTRACE_STATE_TRACKING ? "tracking" :
+						      "attached");
+	out_str("mode", mode_name(s->mode));
+	out_str("flush", flush_name(s->flush));
+	out_uint("vcpus", s->nr_vcpus);
+	out_uint("pages", s->nr_pages);
+	out_uint("harvests", s->harvests);
+	out_uint("dirty_pages", s->dirty_pages);
+	out_uint("dirty_pages_total", s->dirty_pages_total);
+	out_uint("start_us", s->start_ns / 1000);
+	out_uint("harvest_us", s->harvest_ns / 1000);
+	out_uint("protect_us", s->protect_ns / 1000);
+	out_uint("pages_protected", s->pages_protected);
+	out_uint("flush_requests", s->flush_requests);
+	out_uint("flush_natural", s->flush_natural);
+	out_uint("flush_kicks", s->flush_kicks);
+	out_uint("flush_sync", s->flush_sync);
+	out_end();
+}
+
+int cmd_trace_status(int argc, char **argv)
+{
+	struct vmtrace_nl *nl;
+	unsigned int n = 0;
+	int err;
+
+	(void)argv;
+	if (argc > 1)
+		return fail("status takes no arguments");
+	nl = open_vmtrace();
+	if (!nl)
+		return 1;
+	out_list_begin();
+	err = vmtrace_nl_dump_sessions(nl, print_session, &n);
+	out_list_end();
+	if (err)
+		return nl_fail(nl, "get-session", err);
+	vmtrace_nl_close(nl);
+	if (!n && !opt_json)
+		printf("no vmtrace sessions\n");
 	return 0;
 }

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run a VM: --kernel BZIMAGE | --payload idle|dirty | --restore STATE" },
 	{ "ctl", cmd_ctl, "--control PATH REQUEST: one request to a running VM" },
 	{ "save", cmd_save, "--control PATH --state F --mem-file F [--quit]: checkpoint a VM" },
+	{ "status", cmd_trace_status, "vmtrace's sessions and their statistics" },
 	{ "info", cmd_info, "show what vmtrace reports about itself and KVM" },
 	{ "config", cmd_config, "flush-deadline-us N: set vmtrace's TLB-flush deadline" },
 };

@@ -7,6 +7,24 @@
 static FILE *out_file;
 static bool out_json;
 static unsigned int out_count;
+static bool out_in_list;
+static unsigned int out_list_count;
+
+void out_list_begin(void)
+{
+	out_in_list = true;
+	out_list_count = 0;
+	if (out_json)
+		fputc('[', out_file);
+}
+
+void out_list_end(void)
+{
+	out_in_list = false;
+	if (out_json)
+		fputs("]\n", out_file);
+	fflush(out_file);
+}
 
 void out_init(FILE *f, bool json)
 {
@@ -17,6 +35,8 @@ void out_init(FILE *f, bool json)
 void out_begin(void)
 {
 	out_count = 0;
+	if (out_in_list && out_list_count++)
+		fputs(out_json ? "," : "\n", out_file);
 	if (out_json)
 		fputc('{', out_file);
 }
@@ -24,7 +44,7 @@ void out_begin(void)
 void out_end(void)
 {
 	if (out_json)
-		fputs("}\n", out_file);
+		fputs(out_in_list ? "}" : "}\n", out_file);
 	fflush(out_file);
 }
 

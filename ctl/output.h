@@ -12,6 +12,8 @@
 #include <stdio.h>
 
 void out_init(FILE *f, bool json);
+void out_list_begin(void);	/* a JSON array of objects; text: blank lines */
+void out_list_end(void);
 void out_begin(void);
 void out_end(void);
 void out_str(const char *key, const char *val);

@@ -86,6 +86,14 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
+/* The end of a dump.  (With a control array, libmnl has no defaults.) */
+static int done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return MNL_CB_STOP;
+}
+
 static int data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct transaction *t = data;
@@ -96,7 +104,10 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 static int transact(struct vmtrace_nl *nl, struct nlmsghdr *nlh,
 		    reply_cb_t cb, void *data)
 {
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = error_cb };
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = error_cb,
+		[NLMSG_DONE] = done_cb,
+	};
 	struct transaction t = { .nl = nl, .cb = cb, .data = data };
 	int ret;
 
@@ -259,4 +270,73 @@ int vmtrace_nl_set_flush_deadline(struct vmtrace_nl *nl, uint32_t us)
 			  VMTRACE_FAMILY_VERSION);
 	mnl_attr_put_u32(nlh, VMTRACE_A_CONFIG_FLUSH_DEADLINE_US, us);
 	return transact(nl, nlh, NULL, NULL);
+}
+
+struct session_dump {
+	void (*cb)(const struct vmtrace_session_info *s, void *arg);
+	void *arg;
+};
+
+static int session_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct vmtrace_session_info *s = data;
+	uint32_t *u32p = NULL;
+	uint64_t *u64p = NULL;
+
+	switch (mnl_attr_get_type(attr)) {
+	case VMTRACE_A_SESSION_ID: u32p = &s->id; break;
+	case VMTRACE_A_SESSION_MODE: u32p = &s->mode; break;
+	case VMTRACE_A_SESSION_FLUSH: u32p = &s->flush; break;
+	case VMTRACE_A_SESSION_STATE: u32p = &s->state; break;
+	case VMTRACE_A_SESSION_VM_PID: u32p = &s->vm_pid; break;
+	case VMTRACE_A_SESSION_NR_VCPUS: u32p = &s->nr_vcpus; break;
+	case VMTRACE_A_SESSION_NR_PAGES: u64p = &s->nr_pages; break;
+	case VMTRACE_A_SESSION_HARVESTS: u64p = &s->harvests; break;
+	case VMTRACE_A_SESSION_DIRTY_PAGES: u64p = &s->dirty_pages; break;
+	case VMTRACE_A_SESSION_DIRTY_PAGES_TOTAL:
+		u64p = &s->dirty_pages_total;
+		break;
+	case VMTRACE_A_SESSION_START_NS: u64p = &s->start_ns; break;
+	case VMTRACE_A_SESSION_HARVEST_NS: u64p = &s->harvest_ns; break;
+	case VMTRACE_A_SESSION_PROTECT_NS: u64p = &s->protect_ns; break;
+	case VMTRACE_A_SESSION_PAGES_PROTECTED:
+		u64p = &s->pages_protected;
+		break;
+	case VMTRACE_A_SESSION_FLUSH_REQUESTS: u64p = &s->flush_requests; break;
+	case VMTRACE_A_SESSION_FLUSH_NATURAL: u64p = &s->flush_natural; break;
+	case VMTRACE_A_SESSION_FLUSH_KICKS: u64p = &s->flush_kicks; break;
+	case VMTRACE_A_SESSION_FLUSH_SYNC: u64p = &s->flush_sync; break;
+	default:
+		break;	/* newer module */
+	}
+	if (u32p && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		*u32p = mnl_attr_get_u32(attr);
+	if (u64p && mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+		*u64p = mnl_attr_get_u64(attr);
+	return MNL_CB_OK;
+}
+
+static int session_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct session_dump *d = data;
+	struct vmtrace_session_info s;
+
+	memset(&s, 0, sizeof(s));
+	mnl_attr_parse(nlh, GENL_HDRLEN, session_attr_cb, &s);
+	d->cb(&s, d->arg);
+	return MNL_CB_OK;
+}
+
+int vmtrace_nl_dump_sessions(struct vmtrace_nl *nl,
+			     void (*cb)(const struct vmtrace_session_info *s,
+					void *arg),
+			     void *arg)
+{
+	struct session_dump d = { .cb = cb, .arg = arg };
+	struct nlmsghdr *nlh;
+
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_GET_SESSION,
+			  VMTRACE_FAMILY_VERSION);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	return transact(nl, nlh, session_cb, &d);
 }

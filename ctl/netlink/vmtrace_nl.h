@@ -20,6 +20,13 @@ struct vmtrace_info {
 	uint32_t flush_deadline_us;
 };
 
+struct vmtrace_session_info {
+	uint32_t id, mode, flush, state, vm_pid, nr_vcpus;
+	uint64_t nr_pages, harvests, dirty_pages, dirty_pages_total;
+	uint64_t start_ns, harvest_ns, protect_ns, pages_protected;
+	uint64_t flush_requests, flush_natural, flush_kicks, flush_sync;
+};
+
 /*
  * Open a socket and resolve the family.  NULL with errno set on failure;
  * ENOENT means the module is not loaded.
@@ -34,5 +41,11 @@ void vmtrace_nl_close(struct vmtrace_nl *nl);
 int vmtrace_nl_get_info(struct vmtrace_nl *nl, struct vmtrace_info *info);
 int vmtrace_nl_set_flush_deadline(struct vmtrace_nl *nl, uint32_t us);
 const char *vmtrace_nl_error(const struct vmtrace_nl *nl);
+
+/* Every session in this network namespace, through @cb. */
+int vmtrace_nl_dump_sessions(struct vmtrace_nl *nl,
+			     void (*cb)(const struct vmtrace_session_info *s,
+					void *arg),
+			     void *arg);
 
 #endif

@@ -511,6 +511,22 @@ TEST_F(life, rmmod_while_tracing)
 								  self->g.extack);
 }
 
+/* vmotionctl's libmnl client decodes what this libnl client set up. */
+TEST_F(life, vmotionctl_status_shows_the_session)
+{
+	const char *args[] = { "-j", "status", NULL };
+	char out[4096], want[64];
+	int id = attach(&self->g, self->gu.vm_fd, VMTRACE_FLUSH_SYNC);
+
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_START, id));
+	ASSERT_EQ(0, vmm_cmd(args, out, sizeof(out)));
+	snprintf(want, sizeof(want), "{\"session\":%d,", id);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"state\":\"tracking\",\"mode\":\"stock\",\"flush\":\"sync\",\"vcpus\":2,\"pages\":16384"))
+		TH_LOG("%s", out);
+}
+
 TEST(dirty_ring_vm_is_refused)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING,
