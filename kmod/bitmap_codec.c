@@ -33,7 +33,7 @@
 
 /* The wire's words and KVM's dirty bitmap words are both 64 pages. */
 static_assert(BITS_PER_LONG == 64);
-static_assert(sizeof(struct vmtrace_bitmap_chunk) == 32);
+static_assert(sizeof(struct vmtrace_bitmap_chunk) == 8);
 
 /**
  * vmtrace_bitmap_nregions() - regions needed for a number of pages
@@ -302,8 +302,10 @@ ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 	u64 nregions, start, stop, next, idx;
 	u64 full_first = 0, full_count = 0;
 	u64 first_page, end_page;
-	u32 nrecords = 0;
-	struct out o;
+	u8 range[VMTRACE_BITMAP_HEADER_MAX - HEADER_SIZE];
+	u8 *records = (u8 *)buf + VMTRACE_BITMAP_HEADER_MAX;
+	struct out o, r = { .pos = range, .end = range + sizeof(range) };
+	size_t len;
 
 	if (!src->npages || src->npages > VMTRACE_BITMAP_MAX_PAGES ||
 	    src->first_page > VMTRACE_BITMAP_MAX_PAGES - src->npages)
@@ -317,7 +319,7 @@ ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 	if (size > HEADER_SIZE + U32_MAX)
 		size = HEADER_SIZE + U32_MAX;
 
-	o.pos = (u8 *)buf + HEADER_SIZE;
+	o.pos = records;
 	o.end = (u8 *)buf + size;
 	o.len = 0;
 	stop = nregions;
@@ -325,15 +327,15 @@ ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 	for (idx = next_candidate(src, start, nregions); idx < nregions;
 	     idx = next_candidate(src, idx + 1, nregions)) {
 		unsigned int nset, nruns, type;
-		struct region r;
+		struct region reg;
 		struct out rec = { };
 		u8 *rec_start;
 
-		region_init(&r, src, idx);
-		region_count(&r, &nset, &nruns);
+		region_init(&reg, src, idx);
+		region_count(&reg, &nset, &nruns);
 		if (!nset)
 			continue;
-		if (nset == r.npages && full_count &&
+		if (nset == reg.npages && full_count &&
 		    full_first + full_count == idx) {
 			full_count++;
 			continue;
@@ -344,52 +346,50 @@ ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 				full_count = 0;
 				break;
 			}
-			nrecords++;
 			full_count = 0;
 		}
-		if (nset == r.npages) {
+		if (nset == reg.npages) {
 			full_first = idx;
 			full_count = 1;
 			continue;
 		}
 
-		type = choose_record(&r, nset, nruns);
-		put_record(&rec, &r, type, idx - next, nset, nruns);
+		type = choose_record(&reg, nset, nruns);
+		put_record(&rec, &reg, type, idx - next, nset, nruns);
 		if (rec.len > (size_t)(o.end - o.pos)) {
 			stop = idx;
 			break;
 		}
 		rec_start = o.pos;
-		put_record(&o, &r, type, idx - next, nset, nruns);
+		put_record(&o, &reg, type, idx - next, nset, nruns);
 		/* the sizing pass and the writing pass read the same words */
 		if ((size_t)(o.pos - rec_start) != rec.len)
 			return -EAGAIN;
-		nrecords++;
 		next = idx + 1;
 	}
-	if (full_count) {
-		if (put_full(&o, &next, full_first, full_count))
-			nrecords++;
-		else
-			stop = full_first;
-	}
+	if (full_count && !put_full(&o, &next, full_first, full_count))
+		stop = full_first;
 
 	first_page = start << VMTRACE_BITMAP_REGION_SHIFT;
 	end_page = stop << VMTRACE_BITMAP_REGION_SHIFT;
 	if (end_page > src->npages)
 		end_page = src->npages;
+	out_varint(&r, src->first_page + first_page);
+	out_varint(&r, end_page - first_page);
 
-	hdr.magic = cpu_to_le32(VMTRACE_BITMAP_MAGIC);
+	/* the range's size was unknown until now: close the gap before it */
+	len = o.pos - records;
+	memmove((u8 *)buf + HEADER_SIZE + r.len, records, len);
+	memcpy((u8 *)buf + HEADER_SIZE, range, r.len);
+	len += r.len;
+
+	hdr.magic = cpu_to_le16(VMTRACE_BITMAP_MAGIC);
 	hdr.version = VMTRACE_BITMAP_VERSION;
-	hdr.region_shift = VMTRACE_BITMAP_REGION_SHIFT;
-	hdr.first_page = cpu_to_le64(src->first_page + first_page);
-	hdr.npages = cpu_to_le64(end_page - first_page);
-	hdr.nrecords = cpu_to_le32(nrecords);
-	hdr.length = cpu_to_le32(o.pos - ((u8 *)buf + HEADER_SIZE));
+	hdr.length = cpu_to_le32(len);
 	memcpy(buf, &hdr, sizeof(hdr));
 
 	*region = stop;
-	return o.pos - (u8 *)buf;
+	return HEADER_SIZE + len;
 }
 
 /* Input that is checked before every read. */
@@ -566,6 +566,60 @@ static int get_words(struct in *in, struct run_acc *acc, u64 page,
 	return words_to_runs(p, nwords, page, acc);
 }
 
+/* Checks a chunk's header and leaves @in on its records. */
+static ssize_t get_header(const void *buf, size_t len, u64 *first_page,
+			  u64 *npages, struct in *in)
+{
+	struct vmtrace_bitmap_chunk hdr;
+	u64 first, pages;
+	u32 length;
+	int err;
+
+	if (len < HEADER_SIZE)
+		return -EBADMSG;
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (le16_to_cpu(hdr.magic) != VMTRACE_BITMAP_MAGIC)
+		return -EBADMSG;
+	if (hdr.version != VMTRACE_BITMAP_VERSION || hdr.flags)
+		return -EOPNOTSUPP;
+	length = le32_to_cpu(hdr.length);
+	if (length > len - HEADER_SIZE)
+		return -EBADMSG;
+	in->pos = (const u8 *)buf + HEADER_SIZE;
+	in->end = in->pos + length;
+	err = get_varint(in, &first);
+	if (!err)
+		err = get_varint(in, &pages);
+	if (err)
+		return err;
+	if (!pages || pages > VMTRACE_BITMAP_MAX_PAGES ||
+	    first > VMTRACE_BITMAP_MAX_PAGES - pages)
+		return -EBADMSG;
+	*first_page = first;
+	*npages = pages;
+	return HEADER_SIZE + length;
+}
+
+/**
+ * vmtrace_bitmap_chunk_range() - check a chunk's header, read its range
+ * @buf: the chunk, possibly followed by more data
+ * @len: bytes at @buf
+ * @first_page: set to the chunk's first page
+ * @npages: set to the chunk's page count
+ *
+ * Lets a caller place a chunk before decoding it; the records are not
+ * looked at.
+ *
+ * Return: bytes the chunk takes, or as vmtrace_bitmap_decode().
+ */
+ssize_t vmtrace_bitmap_chunk_range(const void *buf, size_t len,
+				   u64 *first_page, u64 *npages)
+{
+	struct in in;
+
+	return get_header(buf, len, first_page, npages, &in);
+}
+
 /**
  * vmtrace_bitmap_decode() - decode one chunk of a dirty set
  * @buf: the chunk, possibly followed by more data
@@ -578,41 +632,26 @@ static int get_words(struct in *in, struct run_acc *acc, u64 page,
  * be malformed; validate first with a NULL sink where that matters.
  *
  * Return: bytes the chunk takes (header and records), -EBADMSG if it is
- * malformed, -EOPNOTSUPP for a version, region size or flag this decoder
- * does not know, or what a sink callback returned.
+ * malformed, -EOPNOTSUPP for a version or flag this decoder does not
+ * know, or what a sink callback returned.
  */
 ssize_t vmtrace_bitmap_decode(const void *buf, size_t len,
 			      const struct vmtrace_bitmap_sink *sink,
 			      u64 *first_page, u64 *npages)
 {
 	struct run_acc acc = { .sink = sink };
-	struct vmtrace_bitmap_chunk hdr;
 	u64 first, pages, nregions, next = 0;
-	u32 length, nrecords = 0;
+	ssize_t size;
 	struct in in;
 	int err = 0;
 
-	if (len < HEADER_SIZE)
-		return -EBADMSG;
-	memcpy(&hdr, buf, sizeof(hdr));
-	if (le32_to_cpu(hdr.magic) != VMTRACE_BITMAP_MAGIC)
-		return -EBADMSG;
-	if (hdr.version != VMTRACE_BITMAP_VERSION ||
-	    hdr.region_shift != VMTRACE_BITMAP_REGION_SHIFT || hdr.flags)
-		return -EOPNOTSUPP;
-	first = le64_to_cpu(hdr.first_page);
-	pages = le64_to_cpu(hdr.npages);
-	length = le32_to_cpu(hdr.length);
-	if (!pages || pages > VMTRACE_BITMAP_MAX_PAGES ||
-	    first > VMTRACE_BITMAP_MAX_PAGES - pages ||
-	    length > len - HEADER_SIZE)
-		return -EBADMSG;
+	size = get_header(buf, len, &first, &pages, &in);
+	if (size < 0)
+		return size;
 	*first_page = first;
 	*npages = pages;
 
 	nregions = vmtrace_bitmap_nregions(pages);
-	in.pos = (const u8 *)buf + HEADER_SIZE;
-	in.end = in.pos + length;
 	while (in.pos < in.end) {
 		u64 head, skip, idx, base, count, left;
 		unsigned int rpages;
@@ -657,12 +696,9 @@ ssize_t vmtrace_bitmap_decode(const void *buf, size_t len,
 		}
 		if (err)
 			return err;
-		nrecords++;
 	}
-	if (nrecords != le32_to_cpu(hdr.nrecords))
-		return -EBADMSG;
 	err = acc_flush(&acc);
 	if (err)
 		return err;
-	return HEADER_SIZE + length;
+	return size;
 }

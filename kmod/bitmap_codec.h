@@ -54,6 +54,9 @@ u64 vmtrace_bitmap_nregions(u64 npages);
 ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 			      u64 *region, void *buf, size_t size);
 
+ssize_t vmtrace_bitmap_chunk_range(const void *buf, size_t len,
+				   u64 *first_page, u64 *npages);
+
 ssize_t vmtrace_bitmap_decode(const void *buf, size_t len,
 			      const struct vmtrace_bitmap_sink *sink,
 			      u64 *first_page, u64 *npages);

@@ -32,12 +32,14 @@ static int __init vmtrace_init(void)
 		pr_err("cannot register the netlink family: %d\n", err);
 		return err;
 	}
+	vmtrace_debugfs_init();
 	pr_info("loaded, version %s\n", VMTRACE_MODULE_VERSION);
 	return 0;
 }
 
 static void __exit vmtrace_exit(void)
 {
+	vmtrace_debugfs_exit();
 	vmtrace_netlink_exit();
 }
 

@@ -60,4 +60,7 @@ extern struct vmtrace_config vmtrace_config;
 int vmtrace_netlink_init(void);
 void vmtrace_netlink_exit(void);
 
+void vmtrace_debugfs_init(void);
+void vmtrace_debugfs_exit(void);
+
 #endif /* _VMTRACE_H */

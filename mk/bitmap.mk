@@ -22,10 +22,11 @@ $(BUILD)/unit/bitmap_codec_test: ctl/bitmap/tests/bitmap_codec_test.c \
 
 # The lab test links the userspace codec to compare it with the kernel's.
 $(BUILD)/selftests/vmtrace/bitmap_test: selftests/vmtrace/bitmap_test.c \
-		$(BITMAP_TEST_SRCS) $(BITMAP_TEST_HDRS) $(LINUX_SRC)/.stamp
+		$(BITMAP_TEST_SRCS) $(BITMAP_TEST_HDRS) $(SELFTEST_LIB) \
+		$(wildcard selftests/lib/*.h) $(LINUX_SRC)/.stamp
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(BITMAP_INC) -I$(HARNESS) -o $@ \
-		$< $(BITMAP_TEST_SRCS) -lm
+	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) $(BITMAP_INC) -I$(HARNESS) -o $@ \
+		$< $(BITMAP_TEST_SRCS) $(SELFTEST_LIB) $(LIBNL_LIBS) -lm
 
 # libFuzzer on the decoder; scripts/check runs it for a bounded time.
 $(BITMAP_FUZZ): ctl/bitmap/tests/fuzz_decode.c $(BITMAP_CODEC) $(BITMAP_HDRS)

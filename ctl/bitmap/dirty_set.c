@@ -25,7 +25,7 @@ size_t dirty_set_encode_bound(u64 npages, size_t chunk_size)
 	(void)chunk_size;
 	/* the encoder wants room for its largest record at every call */
 	return DIV_ROUND_UP(npages, 64) * 8 +
-	       nregions * (sizeof(struct vmtrace_bitmap_chunk) +
+	       nregions * (VMTRACE_BITMAP_HEADER_MAX +
 			   VMTRACE_BITMAP_VARINT_MAX) +
 	       VMTRACE_BITMAP_CHUNK_MIN;
 }
@@ -135,14 +135,11 @@ static int decode_stream(const void *buf, size_t len, u64 first_page,
 		u64 chunk_first, chunk_pages;
 		ssize_t n;
 
-		/*
-		 * Place the chunk before its records reach the sink; the
-		 * codec checks the rest of the header.
-		 */
-		if (len < sizeof(struct vmtrace_bitmap_chunk))
-			return -EBADMSG;
-		chunk_first = get_unaligned_le64(in + 8);
-		chunk_pages = get_unaligned_le64(in + 16);
+		/* place the chunk before its records reach the sink */
+		n = vmtrace_bitmap_chunk_range(in, len, &chunk_first,
+					       &chunk_pages);
+		if (n < 0)
+			return n;
 		if (chunk_first != next ||
 		    chunk_pages > first_page + npages - next)
 			return -EBADMSG;

@@ -7,7 +7,6 @@
 #ifndef _VMOTION_BITMAP_KCOMPAT_H
 #define _VMOTION_BITMAP_KCOMPAT_H
 
-#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +21,11 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
+
+/* As in the kernel's build_bug.h: the message is optional. */
+#undef static_assert	/* <assert.h>'s, if a user included it first */
+#define static_assert(expr, ...) __static_assert(expr, ##__VA_ARGS__, #expr)
+#define __static_assert(expr, msg, ...) _Static_assert(expr, msg)
 
 #define BITS_PER_LONG		(__SIZEOF_LONG__ * 8)
 #define U32_MAX			UINT32_MAX
@@ -38,6 +42,8 @@ static inline unsigned int __ffs64(u64 w)
 	return __builtin_ctzll(w);
 }
 
+#define cpu_to_le16(x)	((__le16)htole16(x))
+#define le16_to_cpu(x)	le16toh((__u16)(x))
 #define cpu_to_le32(x)	((__le32)htole32(x))
 #define cpu_to_le64(x)	((__le64)htole64(x))
 #define le32_to_cpu(x)	le32toh((__u32)(x))

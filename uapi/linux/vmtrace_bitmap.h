@@ -4,20 +4,22 @@
  *
  * A set of guest pages (a harvest, or the pages still missing at
  * switchover) travels as a sequence of chunks.  Each chunk is a
- * &struct vmtrace_bitmap_chunk followed by @length bytes of region
- * records; it describes exactly the pages [@first_page, @first_page +
- * @npages) and is decodable on its own, so a chunk fits in one netlink
- * attribute or one network frame.  Chunks of one set tile its page range
- * in order.  Everything is little-endian.
+ * &struct vmtrace_bitmap_chunk followed by @length bytes: two varints,
+ * first_page and npages, then region records.  A chunk describes exactly
+ * the pages [first_page, first_page + npages) and is decodable on its
+ * own, so it fits in one netlink attribute or one network frame.  Chunks
+ * of one set tile its page range in order.  Everything is little-endian.
  *
- * The pages of a chunk are cut into regions of 2^@region_shift pages,
- * counted from @first_page (the last one may be shorter).  Each record
- * describes one non-empty region (or a row of full ones) and starts with
- * a varint "head" = (skip << 3) | type, where skip is the number of empty
- * regions between the previous record's last region and this one (the
- * first record counts from region 0).  Empty regions therefore cost
- * nothing.  Varints are unsigned LEB128: 7 bits a byte, least significant
- * group first, high bit set on every byte but the last, at most 10 bytes.
+ * Varints are unsigned LEB128: 7 bits a byte, least significant group
+ * first, high bit set on every byte but the last, at most 10 bytes.
+ *
+ * The pages of a chunk are cut into regions of VMTRACE_BITMAP_REGION_PAGES
+ * pages, counted from first_page (the last one may be shorter).  Each
+ * record describes one non-empty region (or a row of full ones) and
+ * starts with a varint "head" = (skip << 3) | type, where skip is the
+ * number of empty regions between the previous record's last region and
+ * this one (the first record counts from region 0).  Empty regions
+ * therefore cost nothing.
  *
  * VMTRACE_BITMAP_REC_FULL     varint count - 1: that many regions, every
  *                             page set
@@ -37,18 +39,19 @@
  * The encoder picks, per region, whichever record is smallest, so a chunk
  * is never larger than the raw bitmap of its pages plus the header and one
  * head byte per region.  A decoder must reject (never guess at) anything
- * else: a magic, version, region_shift or flags it does not know, a range
+ * else: a magic, version or flag it does not know, npages of 0, a range
  * past VMTRACE_BITMAP_MAX_PAGES, a record past the chunk's pages, a run or
  * offset past its region, set bits past a region's end, a varint longer
- * than 10 bytes, trailing bytes or a record count other than @nrecords.
- * A new record type or region size needs a new @version.
+ * than 10 bytes or running past @length, and bytes left over.  A new
+ * record type or region size needs a new version.
  */
 #ifndef _UAPI_LINUX_VMTRACE_BITMAP_H
 #define _UAPI_LINUX_VMTRACE_BITMAP_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 
-#define VMTRACE_BITMAP_MAGIC		0x4d425456	/* "VTBM" on the wire */
+#define VMTRACE_BITMAP_MAGIC		0x4256		/* "VB" on the wire */
 #define VMTRACE_BITMAP_VERSION		1
 
 /*
@@ -57,11 +60,11 @@
  * fit in 15 bits (a varint of at most 3 bytes).
  */
 #define VMTRACE_BITMAP_REGION_SHIFT	15
-#define VMTRACE_BITMAP_REGION_PAGES	(1U << VMTRACE_BITMAP_REGION_SHIFT)
+#define VMTRACE_BITMAP_REGION_PAGES	_BITUL(VMTRACE_BITMAP_REGION_SHIFT)
 #define VMTRACE_BITMAP_REGION_BYTES	(VMTRACE_BITMAP_REGION_PAGES / 8)
 
 /* Page numbers of 4 KiB pages in a 64-bit physical address space. */
-#define VMTRACE_BITMAP_MAX_PAGES	(1ULL << 52)
+#define VMTRACE_BITMAP_MAX_PAGES	_BITULL(52)
 
 #define VMTRACE_BITMAP_REC_FULL		1
 #define VMTRACE_BITMAP_REC_RUNS		2
@@ -82,34 +85,32 @@
 #define VMTRACE_BITMAP_CHUNK_MAX	65532
 
 /**
- * struct vmtrace_bitmap_chunk - header of one chunk of a dirty set
+ * struct vmtrace_bitmap_chunk - the fixed start of a chunk
  * @magic: VMTRACE_BITMAP_MAGIC
  * @version: VMTRACE_BITMAP_VERSION
- * @region_shift: log2 of pages per region, VMTRACE_BITMAP_REGION_SHIFT
  * @flags: none defined; must be 0
- * @first_page: page number of the chunk's first page
- * @npages: pages the chunk describes, at least 1; @first_page + @npages
- *	is at most VMTRACE_BITMAP_MAX_PAGES
- * @nrecords: region records following the header
- * @length: bytes of region records following the header
+ * @length: bytes that follow: varint first_page, varint npages (at least
+ *	1; first_page + npages at most VMTRACE_BITMAP_MAX_PAGES), records
+ *
+ * The page range is in varints so that a small set costs a few bytes:
+ * an empty 1 GiB set is 12 bytes in all.
  */
 struct vmtrace_bitmap_chunk {
-	__le32 magic;
+	__le16 magic;
 	__u8 version;
-	__u8 region_shift;
-	__le16 flags;
-	__le64 first_page;
-	__le64 npages;
-	__le32 nrecords;
+	__u8 flags;
 	__le32 length;
 };
+
+/* Page numbers below 2^52 take at most 8 varint bytes. */
+#define VMTRACE_BITMAP_HEADER_MAX	(sizeof(struct vmtrace_bitmap_chunk) + 16)
 
 /*
  * The smallest buffer an encoder accepts: a header and two records, so a
  * chunk's header costs under 0.4 % of the raw regions it carries.
  */
 #define VMTRACE_BITMAP_CHUNK_MIN \
-	(sizeof(struct vmtrace_bitmap_chunk) + 2 * VMTRACE_BITMAP_RECORD_MAX)
+	(VMTRACE_BITMAP_HEADER_MAX + 2 * VMTRACE_BITMAP_RECORD_MAX)
 
 /*
  * Test interface, not ABI: debugfs file vmtrace/bitmap_encode.  Write a
@@ -131,6 +132,6 @@ struct vmtrace_bitmap_encode_req {
 };
 
 #define VMTRACE_BITMAP_ENCODE_SUMMARY	1
-#define VMTRACE_BITMAP_ENCODE_MAX_PAGES	(1ULL << 28)
+#define VMTRACE_BITMAP_ENCODE_MAX_PAGES	_BITULL(28)
 
 #endif /* _UAPI_LINUX_VMTRACE_BITMAP_H */

@@ -154,60 +154,6 @@ TEST(patterns_round_trip)
 	}
 }
 
-/*
- * Random sets built region by region from the forms a region can take,
- * so every record type, rows of full regions and region edges all occur.
- */
-static void fill_mixed(struct test_set *s, u64 *rng)
-{
-	u64 r, nregions = vmtrace_bitmap_nregions(s->npages);
-
-	for (r = 0; r < nregions; r++) {
-		u64 base = r << VMTRACE_BITMAP_REGION_SHIFT;
-		u64 n = s->npages - base, i, k;
-
-		if (n > VMTRACE_BITMAP_REGION_PAGES)
-			n = VMTRACE_BITMAP_REGION_PAGES;
-		switch (test_rand(rng) % 7) {
-		case 0:		/* empty */
-			break;
-		case 1:		/* full */
-			test_set_range(s, base, n);
-			break;
-		case 2:		/* a few pages, often at the edges */
-			for (k = test_rand(rng) % 40; k; k--) {
-				i = test_rand(rng) % 3 ? test_rand(rng) % n :
-				    (test_rand(rng) % 2 ? 0 : n - 1);
-				test_set_page(s, base + i);
-			}
-			break;
-		case 3:		/* dense random */
-			k = 1 + test_rand(rng) % 8;
-			for (i = 0; i < n; i++)
-				if (test_rand(rng) % 16 < k)
-					test_set_page(s, base + i);
-			break;
-		case 4:		/* runs */
-			for (i = test_rand(rng) % 100; i < n;
-			     i += 1 + test_rand(rng) % 300) {
-				k = 1 + test_rand(rng) % 200;
-				for (; k && i < n; k--, i++)
-					test_set_page(s, base + i);
-			}
-			break;
-		case 5:		/* full but for one page */
-			for (i = 0, k = test_rand(rng) % n; i < n; i++)
-				if (i != k)
-					test_set_page(s, base + i);
-			break;
-		default:	/* alternate pages: nothing beats raw */
-			for (i = test_rand(rng) % 2; i < n; i += 2)
-				test_set_page(s, base + i);
-			break;
-		}
-	}
-}
-
 TEST(random_sets_round_trip)
 {
 	u64 rng = 42;
@@ -226,7 +172,7 @@ TEST(random_sets_round_trip)
 		struct test_set s;
 
 		ASSERT_EQ(0, test_set_alloc(&s, npages));
-		fill_mixed(&s, &rng);
+		test_fill_mixed(&s, &rng);
 		src.bitmap = s.bitmap;
 		/* garbage past the end must not be encoded */
 		if (npages % 64)
@@ -249,21 +195,31 @@ TEST(random_sets_round_trip)
 	}
 }
 
-/* The type of the only record of a one-chunk encoding. */
+static unsigned int varint_bytes(u64 v)
+{
+	unsigned int n = 1;
+
+	for (; v >= 0x80; v >>= 7)
+		n++;
+	return n;
+}
+
+/* The type of the only record of a one-chunk encoding of a set at page 0. */
 static int only_record_type(const struct test_set *s)
 {
 	struct vmtrace_bitmap_src src = {
 		.bitmap = s->bitmap, .npages = s->npages,
 	};
 	u8 buf[VMTRACE_BITMAP_CHUNK_MAX];
-	u64 region = 0;
+	size_t head = HDR + 1 + varint_bytes(s->npages);
+	u64 region = 0, fp, np;
 	ssize_t len;
 
 	len = vmtrace_bitmap_encode(&src, &region, buf, sizeof(buf));
-	if (len <= (ssize_t)HDR || get_unaligned_le64(buf + 24) != 1 +
-	    ((u64)(len - HDR) << 32))
+	if (len <= (ssize_t)head || region != 1 ||
+	    vmtrace_bitmap_decode(buf, len, NULL, &fp, &np) != len)
 		return -1;
-	return buf[HDR] & 7;
+	return buf[head] & 7;
 }
 
 TEST(each_record_type_where_it_is_smallest)
@@ -306,7 +262,8 @@ TEST(empty_and_full_sets_fit_in_64_bytes)
 		src.bitmap = s.bitmap;
 		src.summary = s.summary;
 		buf = encode(&src, VMTRACE_BITMAP_CHUNK_MAX, &len);
-		EXPECT_EQ(HDR, len);
+		/* the header and the page range, no record */
+		EXPECT_EQ(HDR + 1 + varint_bytes(sizes[i]), len);
 		free(buf);
 		if (sizes[i] <= (1ULL << 28) + 1) {
 			test_set_range(&s, 0, sizes[i]);
@@ -341,31 +298,40 @@ TEST(encoder_arguments)
 	EXPECT_EQ(0, vmtrace_bitmap_encode(&src, &region, buf, sizeof(buf)));
 }
 
-/* A one-chunk stream with the given records, for hand-made input. */
-static size_t make_chunk(u8 *buf, u64 first, u64 npages, u32 nrecords,
-			 const u8 *records, u32 length)
+static size_t put_varint(u8 *p, u64 v)
 {
-	struct vmtrace_bitmap_chunk h = {
-		.magic = cpu_to_le32(VMTRACE_BITMAP_MAGIC),
-		.version = VMTRACE_BITMAP_VERSION,
-		.region_shift = VMTRACE_BITMAP_REGION_SHIFT,
-		.first_page = cpu_to_le64(first),
-		.npages = cpu_to_le64(npages),
-		.nrecords = cpu_to_le32(nrecords),
-		.length = cpu_to_le32(length),
-	};
+	size_t n = 0;
 
-	memcpy(buf, &h, HDR);
-	memcpy(buf + HDR, records, length);
-	return HDR + length;
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (v & 0x7f) | 0x80;
+	p[n++] = v;
+	return n;
 }
 
-static int decode_one(const u8 *records, u32 length, u32 nrecords,
-		      u64 npages)
+/* A one-chunk stream with the given records, for hand-made input. */
+static size_t make_chunk(u8 *buf, u64 first, u64 npages, const u8 *records,
+			 u32 length)
+{
+	struct vmtrace_bitmap_chunk h = {
+		.magic = cpu_to_le16(VMTRACE_BITMAP_MAGIC),
+		.version = VMTRACE_BITMAP_VERSION,
+	};
+	size_t n = HDR;
+
+	n += put_varint(buf + n, first);
+	n += put_varint(buf + n, npages);
+	memcpy(buf + n, records, length);
+	n += length;
+	h.length = cpu_to_le32(n - HDR);
+	memcpy(buf, &h, HDR);
+	return n;
+}
+
+static int decode_one(const u8 *records, u32 length, u64 npages)
 {
 	unsigned long map[2 * VMTRACE_BITMAP_REGION_PAGES / 64] = { };
 	u8 buf[HDR + 64];
-	size_t len = make_chunk(buf, 0, npages, nrecords, records, length);
+	size_t len = make_chunk(buf, 0, npages, records, length);
 
 	return dirty_set_decode_bitmap(buf, len, 0, npages, map);
 }
@@ -373,41 +339,47 @@ static int decode_one(const u8 *records, u32 length, u32 nrecords,
 TEST(malformed_headers)
 {
 	unsigned long map[1] = { };
-	u8 buf[HDR + 8], good[HDR + 8];
 	const u8 none[1] = { };
-	size_t len = make_chunk(good, 0, 64, 0, none, 0);
+	u8 buf[HDR + 32], good[HDR + 32];
+	size_t len = make_chunk(good, 0, 64, none, 0);
 	u64 fp, np;
 
+	EXPECT_EQ(HDR + 2, len);
 	EXPECT_EQ(0, dirty_set_decode_bitmap(good, len, 0, 64, map));
+	EXPECT_EQ(len, vmtrace_bitmap_chunk_range(good, len, &fp, &np));
+	EXPECT_EQ(0, fp);
+	EXPECT_EQ(64, np);
 	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(good, HDR - 1, NULL, &fp, &np));
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(good, len - 1, NULL, &fp, &np));
 	memcpy(buf, good, len);
 	buf[0] ^= 1;
 	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
 	memcpy(buf, good, len);
-	buf[4] = 2;
+	buf[2] = 2;
 	EXPECT_EQ(-EOPNOTSUPP, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
 	memcpy(buf, good, len);
-	buf[5] = 14;
-	EXPECT_EQ(-EOPNOTSUPP, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
-	memcpy(buf, good, len);
-	buf[7] = 0x80;
+	buf[3] = 0x80;
 	EXPECT_EQ(-EOPNOTSUPP, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
 
-	make_chunk(buf, 0, 0, 0, none, 0);
-	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, HDR, NULL, &fp, &np));
-	make_chunk(buf, 0, VMTRACE_BITMAP_MAX_PAGES + 1, 0, none, 0);
-	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, HDR, NULL, &fp, &np));
-	make_chunk(buf, VMTRACE_BITMAP_MAX_PAGES - 10, 11, 0, none, 0);
-	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, HDR, NULL, &fp, &np));
-	make_chunk(buf, ~0ULL, 2, 0, none, 0);
-	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, HDR, NULL, &fp, &np));
+	len = make_chunk(buf, 0, 0, none, 0);
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
+	len = make_chunk(buf, 0, VMTRACE_BITMAP_MAX_PAGES + 1, none, 0);
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
+	len = make_chunk(buf, VMTRACE_BITMAP_MAX_PAGES - 10, 11, none, 0);
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
+	len = make_chunk(buf, VMTRACE_BITMAP_MAX_PAGES - 10, 10, none, 0);
+	EXPECT_EQ(len, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
+	len = make_chunk(buf, ~0ULL, 2, none, 0);
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
 	/* length past the buffer */
-	make_chunk(buf, 0, 64, 0, none, 0);
-	buf[28] = 1;
-	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, HDR, NULL, &fp, &np));
-	/* record count disagrees */
-	make_chunk(buf, 0, 64, 1, none, 0);
-	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, HDR, NULL, &fp, &np));
+	len = make_chunk(buf, 0, 64, none, 0);
+	buf[4]++;
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
+	/* length cutting the page range short */
+	buf[4] -= 2;
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
+	buf[4] = 0;
+	EXPECT_EQ(-EBADMSG, vmtrace_bitmap_decode(buf, len, NULL, &fp, &np));
 }
 
 TEST(malformed_records)
@@ -442,31 +414,31 @@ TEST(malformed_records)
 		VMTRACE_BITMAP_REC_FULL, 0, VMTRACE_BITMAP_REC_OFFSETS, 0, 0,
 	};
 
-	EXPECT_EQ(0, decode_one(full_ok, 2, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(full_two, 2, 1, 64));
-	EXPECT_EQ(0, decode_one(full_two, 2, 1, VMTRACE_BITMAP_REGION_PAGES + 1));
-	EXPECT_EQ(-EBADMSG, decode_one(skip_past, 2, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(type0, 1, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(type5, 1, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(type7, 1, 1, 64));
-	EXPECT_EQ(0, decode_one(runs_ok, 6, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(runs_many, 4, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(runs_past, 4, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(runs_start_past, 4, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(runs_cut, 4, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(runs_after_end, 6, 1, 64));
-	EXPECT_EQ(0, decode_one(offs_ok, 4, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(offs_past, 4, 1, 64));
-	EXPECT_EQ(0, decode_one(words_ok, 9, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(words_cut, 8, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(words_tail, 9, 1, 36));
-	EXPECT_EQ(0, decode_one(words_tail, 9, 1, 37));
-	EXPECT_EQ(-EBADMSG, decode_one(varint_long, 12, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(varint_wide, 11, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(varint_cut, 2, 1, 64));
-	EXPECT_EQ(-EBADMSG, decode_one(two_records_same, 5, 2, 64));
+	EXPECT_EQ(0, decode_one(full_ok, 2, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(full_two, 2, 64));
+	EXPECT_EQ(0, decode_one(full_two, 2, VMTRACE_BITMAP_REGION_PAGES + 1));
+	EXPECT_EQ(-EBADMSG, decode_one(skip_past, 2, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(type0, 1, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(type5, 1, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(type7, 1, 64));
+	EXPECT_EQ(0, decode_one(runs_ok, 6, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(runs_many, 4, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(runs_past, 4, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(runs_start_past, 4, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(runs_cut, 4, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(runs_after_end, 6, 64));
+	EXPECT_EQ(0, decode_one(offs_ok, 4, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(offs_past, 4, 64));
+	EXPECT_EQ(0, decode_one(words_ok, 9, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(words_cut, 8, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(words_tail, 9, 36));
+	EXPECT_EQ(0, decode_one(words_tail, 9, 37));
+	EXPECT_EQ(-EBADMSG, decode_one(varint_long, 12, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(varint_wide, 11, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(varint_cut, 2, 64));
+	EXPECT_EQ(-EBADMSG, decode_one(two_records_same, 5, 64));
 	/* the same records are fine when there is a region for each */
-	EXPECT_EQ(0, decode_one(two_records_same, 5, 2,
+	EXPECT_EQ(0, decode_one(two_records_same, 5,
 				VMTRACE_BITMAP_REGION_PAGES + 64));
 }
 

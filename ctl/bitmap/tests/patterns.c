@@ -183,6 +183,60 @@ static void fill_full(struct test_set *s, const struct pattern *p, u64 seed)
 	test_set_range(s, 0, s->npages);
 }
 
+/*
+ * Random sets built region by region from the forms a region can take,
+ * so every record type, rows of full regions and region edges all occur.
+ */
+void test_fill_mixed(struct test_set *s, u64 *rng)
+{
+	u64 r, nregions = vmtrace_bitmap_nregions(s->npages);
+
+	for (r = 0; r < nregions; r++) {
+		u64 base = r << VMTRACE_BITMAP_REGION_SHIFT;
+		u64 n = s->npages - base, i, k;
+
+		if (n > VMTRACE_BITMAP_REGION_PAGES)
+			n = VMTRACE_BITMAP_REGION_PAGES;
+		switch (test_rand(rng) % 7) {
+		case 0:		/* empty */
+			break;
+		case 1:		/* full */
+			test_set_range(s, base, n);
+			break;
+		case 2:		/* a few pages, often at the edges */
+			for (k = test_rand(rng) % 40; k; k--) {
+				i = test_rand(rng) % 3 ? test_rand(rng) % n :
+				    (test_rand(rng) % 2 ? 0 : n - 1);
+				test_set_page(s, base + i);
+			}
+			break;
+		case 3:		/* dense random */
+			k = 1 + test_rand(rng) % 8;
+			for (i = 0; i < n; i++)
+				if (test_rand(rng) % 16 < k)
+					test_set_page(s, base + i);
+			break;
+		case 4:		/* runs */
+			for (i = test_rand(rng) % 100; i < n;
+			     i += 1 + test_rand(rng) % 300) {
+				k = 1 + test_rand(rng) % 200;
+				for (; k && i < n; k--, i++)
+					test_set_page(s, base + i);
+			}
+			break;
+		case 5:		/* full but for one page */
+			for (i = 0, k = test_rand(rng) % n; i < n; i++)
+				if (i != k)
+					test_set_page(s, base + i);
+			break;
+		default:	/* alternate pages: nothing beats raw */
+			for (i = test_rand(rng) % 2; i < n; i += 2)
+				test_set_page(s, base + i);
+			break;
+		}
+	}
+}
+
 const struct pattern test_patterns[] = {
 	{ "empty", fill_empty, 0, 0, true },
 	{ "one", fill_one, 0, 0, true },
@@ -195,7 +249,7 @@ const struct pattern test_patterns[] = {
 	{ "clustered-30%", fill_clustered, 0.30, 32, false },
 	{ "stride-512", fill_stride, 0, 512, true },
 	{ "stride-8", fill_stride, 0, 8, false },
-	{ "full", fill_full, 0, 0, false },
+	{ "full", fill_full, 0, 0, true },
 };
 
 const unsigned int test_patterns_count =

@@ -32,14 +32,14 @@ struct test_set {
  * @fill: sets the pages; @p gives its parameters
  * @density: fraction of pages (random and clustered patterns)
  * @param: stride (strided), mean run length (clustered)
- * @sparse: few enough set pages to generate for any guest size
+ * @any_size: cheap enough to generate for any guest size (24 TiB)
  */
 struct pattern {
 	const char *name;
 	void (*fill)(struct test_set *s, const struct pattern *p, u64 seed);
 	double density;
 	u64 param;
-	bool sparse;
+	bool any_size;
 };
 
 extern const struct pattern test_patterns[];
@@ -52,5 +52,6 @@ void test_set_page(struct test_set *s, u64 page);
 void test_set_range(struct test_set *s, u64 page, u64 n);
 bool test_set_test(const struct test_set *s, u64 page);
 u64 test_rand(u64 *state);
+void test_fill_mixed(struct test_set *s, u64 *rng);
 
 #endif /* _VMOTION_BITMAP_PATTERNS_H */
