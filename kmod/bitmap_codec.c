@@ -95,26 +95,6 @@ static void region_count(const struct region *r, unsigned int *set,
 	*runs = starts;
 }
 
-/* First page at or after @from that is set (@set) or clear (!@set). */
-static unsigned int region_find(const struct region *r, unsigned int from,
-				bool set)
-{
-	unsigned int i = from / 64;
-	u64 w;
-
-	if (from >= r->npages)
-		return r->npages;
-	w = set ? region_word(r, i) : ~region_word(r, i);
-	w &= ~0ULL << (from % 64);
-	while (!w) {
-		if (++i >= r->nwords)
-			return r->npages;
-		w = set ? region_word(r, i) : ~region_word(r, i);
-	}
-	from = i * 64 + __ffs64(w);
-	return from < r->npages ? from : r->npages;
-}
-
 /*
  * Output that never goes past @end.  With @pos NULL it only counts, which
  * sizes a record with the very code that writes it.
@@ -155,17 +135,40 @@ static unsigned int varint_len(u64 v)
 	return n;
 }
 
+/*
+ * Walks the run edges a word at a time: bit b of w ^ (w << 1 | carry) is
+ * set where page b differs from page b - 1, i.e. where a run starts or
+ * ends, so the cost is a word per 64 pages plus a step per edge.
+ */
 static void put_runs(struct out *o, const struct region *r, unsigned int nruns)
 {
-	unsigned int start, end, base = 0;
+	unsigned int i, start = 0, base = 0;
+	u64 carry = 0;
 
 	out_varint(o, nruns - 1);
-	for (start = region_find(r, 0, true); start < r->npages;
-	     start = region_find(r, end, true)) {
-		end = region_find(r, start, false);
+	for (i = 0; i < r->nwords; i++) {
+		u64 w = region_word(r, i);
+		u64 edges = w ^ ((w << 1) | carry);
+
+		carry = w >> 63;
+		while (edges) {
+			unsigned int bit = __ffs64(edges);
+			unsigned int page = i * 64 + bit;
+
+			edges &= edges - 1;
+			if (w >> bit & 1) {
+				start = page;
+				continue;
+			}
+			out_varint(o, start - base);
+			out_varint(o, page - start - 1);
+			base = page + 1;
+		}
+	}
+	/* a run reaching the end of a whole last word ends with the region */
+	if (carry) {
 		out_varint(o, start - base);
-		out_varint(o, end - start - 1);
-		base = end + 1;
+		out_varint(o, r->npages - start - 1);
 	}
 }
 
@@ -205,11 +208,12 @@ static void put_words(struct out *o, const struct region *r)
 	}
 }
 
-static void put_record(struct out *o, const struct region *r,
-		       unsigned int type, u64 skip, unsigned int nset,
-		       unsigned int nruns)
+static void put_record(struct out *o, const struct region *r, u64 head,
+		       unsigned int nset, unsigned int nruns)
 {
-	out_varint(o, (skip << VMTRACE_BITMAP_REC_TYPE_BITS) | type);
+	unsigned int type = head & TYPE_MASK;
+
+	out_varint(o, head);
 	if (type == VMTRACE_BITMAP_REC_RUNS)
 		put_runs(o, r, nruns);
 	else if (type == VMTRACE_BITMAP_REC_OFFSETS)
@@ -219,31 +223,39 @@ static void put_record(struct out *o, const struct region *r,
 }
 
 /*
- * The smallest record for a region that is neither empty nor full.  The
- * cheap lower bounds (a byte a page, two a run) spare the exact sizing of
- * forms that cannot win, so a dense region costs one pass.  Ties go to
- * the form that decodes fastest.
+ * The smallest record for a region that is neither empty nor full, and
+ * its size less the head.  Runs are sized first, as they cost a step per
+ * run where offsets cost one per page; the cheap lower bounds (two bytes
+ * a run, one a page) then spare the sizing of forms that cannot win.
+ * Ties go to the form that decodes fastest: runs, then raw words.
  */
 static unsigned int choose_record(const struct region *r, unsigned int nset,
-				  unsigned int nruns)
+				  unsigned int nruns, size_t *size)
 {
 	unsigned int type = VMTRACE_BITMAP_REC_WORDS;
 	size_t best = r->nwords * 8;
 	struct out count = { };
 
+	/*
+	 * Runs of one page each are the offsets plus a length byte apiece:
+	 * they cannot win, and sparse random sets are mostly that.
+	 */
+	if (nruns < nset && 2 * nruns + varint_len(nruns - 1) <= best) {
+		put_runs(&count, r, nruns);
+		if (count.len <= best) {
+			type = VMTRACE_BITMAP_REC_RUNS;
+			best = count.len;
+		}
+	}
 	if (nset + varint_len(nset - 1) < best) {
+		count.len = 0;
 		put_offsets(&count, r, nset);
 		if (count.len < best) {
 			type = VMTRACE_BITMAP_REC_OFFSETS;
 			best = count.len;
 		}
 	}
-	if (2 * nruns + varint_len(nruns - 1) < best) {
-		count.len = 0;
-		put_runs(&count, r, nruns);
-		if (count.len <= best)
-			type = VMTRACE_BITMAP_REC_RUNS;
-	}
+	*size = best;
 	return type;
 }
 
@@ -328,8 +340,9 @@ ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 	     idx = next_candidate(src, idx + 1, nregions)) {
 		unsigned int nset, nruns, type;
 		struct region reg;
-		struct out rec = { };
+		size_t rec_len;
 		u8 *rec_start;
+		u64 head;
 
 		region_init(&reg, src, idx);
 		region_count(&reg, &nset, &nruns);
@@ -354,16 +367,17 @@ ssize_t vmtrace_bitmap_encode(const struct vmtrace_bitmap_src *src,
 			continue;
 		}
 
-		type = choose_record(&reg, nset, nruns);
-		put_record(&rec, &reg, type, idx - next, nset, nruns);
-		if (rec.len > (size_t)(o.end - o.pos)) {
+		type = choose_record(&reg, nset, nruns, &rec_len);
+		head = ((idx - next) << VMTRACE_BITMAP_REC_TYPE_BITS) | type;
+		rec_len += varint_len(head);
+		if (rec_len > (size_t)(o.end - o.pos)) {
 			stop = idx;
 			break;
 		}
 		rec_start = o.pos;
-		put_record(&o, &reg, type, idx - next, nset, nruns);
+		put_record(&o, &reg, head, nset, nruns);
 		/* the sizing pass and the writing pass read the same words */
-		if ((size_t)(o.pos - rec_start) != rec.len)
+		if ((size_t)(o.pos - rec_start) != rec_len)
 			return -EAGAIN;
 		next = idx + 1;
 	}

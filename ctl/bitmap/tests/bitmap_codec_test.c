@@ -529,4 +529,29 @@ TEST(truncations_and_bit_flips)
 	}
 }
 
+/* The worked example in Documentation/userspace-api/vmtrace-bitmap.rst. */
+TEST(documented_example)
+{
+	static const u8 want[] = {
+		0x56, 0x42, 0x01, 0x00, 0x0c, 0x00, 0x00, 0x00,
+		0x00, 0x80, 0x80, 0x10,
+		0x02, 0x00, 0x64, 0x09,
+		0x03, 0x00, 0xc0, 0x38,
+	};
+	struct vmtrace_bitmap_src src = { .npages = 1 << 18 };
+	struct test_set s;
+	ssize_t len;
+	u8 *buf;
+
+	ASSERT_EQ(0, test_set_alloc(&s, 1 << 18));
+	test_set_range(&s, 100, 10);
+	test_set_page(&s, 40000);
+	src.bitmap = s.bitmap;
+	buf = encode(&src, VMTRACE_BITMAP_CHUNK_MAX, &len);
+	ASSERT_EQ(sizeof(want), len);
+	EXPECT_EQ(0, memcmp(want, buf, len));
+	free(buf);
+	test_set_free(&s);
+}
+
 TEST_HARNESS_MAIN
