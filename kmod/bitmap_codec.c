@@ -53,6 +53,8 @@ struct region {
 	unsigned int npages;
 	unsigned int nwords;
 	u64 last_mask;		/* valid bits of the last word */
+	/* which words hold a set bit, so later passes skip the others */
+	u64 nonzero[REGION_WORDS / 64];
 };
 
 static void region_init(struct region *r, const struct vmtrace_bitmap_src *src,
@@ -76,16 +78,25 @@ static u64 region_word(const struct region *r, unsigned int i)
 	return i == r->nwords - 1 ? w & r->last_mask : w;
 }
 
-/* Set pages and maximal runs of them, word-parallel: no per-bit work. */
-static void region_count(const struct region *r, unsigned int *set,
+/*
+ * Set pages and maximal runs of them, word-parallel: no per-bit work.
+ * Also notes the non-zero words, for the passes that follow.
+ */
+static void region_count(struct region *r, unsigned int *set,
 			 unsigned int *runs)
 {
 	unsigned int i, n = 0, starts = 0;
 	u64 carry = 0;
 
+	memset(r->nonzero, 0, sizeof(r->nonzero));
 	for (i = 0; i < r->nwords; i++) {
 		u64 w = region_word(r, i);
 
+		if (!w) {
+			carry = 0;
+			continue;
+		}
+		r->nonzero[i / 64] |= 1ULL << (i % 64);
 		n += hweight64(w);
 		/* a run starts at each set bit whose lower neighbour is clear */
 		starts += hweight64(w & ~((w << 1) | carry));
@@ -93,6 +104,23 @@ static void region_count(const struct region *r, unsigned int *set,
 	}
 	*set = n;
 	*runs = starts;
+}
+
+/* The first word at or after @i that holds a set bit, or nwords. */
+static unsigned int next_nonzero(const struct region *r, unsigned int i)
+{
+	u64 m;
+
+	if (i >= r->nwords)
+		return r->nwords;
+	m = r->nonzero[i / 64] & (~0ULL << (i % 64));
+	while (!m) {
+		i = (i / 64 + 1) * 64;
+		if (i >= r->nwords)
+			return r->nwords;
+		m = r->nonzero[i / 64];
+	}
+	return i / 64 * 64 + __ffs64(m);
 }
 
 /*
@@ -138,19 +166,29 @@ static unsigned int varint_len(u64 v)
 /*
  * Walks the run edges a word at a time: bit b of w ^ (w << 1 | carry) is
  * set where page b differs from page b - 1, i.e. where a run starts or
- * ends, so the cost is a word per 64 pages plus a step per edge.
+ * ends, so the cost is a step per non-zero word plus one per edge.
  */
 static void put_runs(struct out *o, const struct region *r, unsigned int nruns)
 {
-	unsigned int i, start = 0, base = 0;
+	unsigned int i, last = 0, start = 0, base = 0;
 	u64 carry = 0;
 
 	out_varint(o, nruns - 1);
-	for (i = 0; i < r->nwords; i++) {
+	for (i = next_nonzero(r, 0); i < r->nwords;
+	     i = next_nonzero(r, i + 1)) {
 		u64 w = region_word(r, i);
-		u64 edges = w ^ ((w << 1) | carry);
+		u64 edges;
 
+		/* a run open at the end of a word before skipped zero words */
+		if (carry && i != last + 1) {
+			out_varint(o, start - base);
+			out_varint(o, (last + 1) * 64 - start - 1);
+			base = (last + 1) * 64 + 1;
+			carry = 0;
+		}
+		edges = w ^ ((w << 1) | carry);
 		carry = w >> 63;
+		last = i;
 		while (edges) {
 			unsigned int bit = __ffs64(edges);
 			unsigned int page = i * 64 + bit;
@@ -165,10 +203,10 @@ static void put_runs(struct out *o, const struct region *r, unsigned int nruns)
 			base = page + 1;
 		}
 	}
-	/* a run reaching the end of a whole last word ends with the region */
+	/* a run reaching the end of the last non-zero word ends with it */
 	if (carry) {
 		out_varint(o, start - base);
-		out_varint(o, r->npages - start - 1);
+		out_varint(o, (last + 1) * 64 - start - 1);
 	}
 }
 
@@ -178,7 +216,8 @@ static void put_offsets(struct out *o, const struct region *r,
 	unsigned int i, base = 0;
 
 	out_varint(o, nset - 1);
-	for (i = 0; i < r->nwords; i++) {
+	for (i = next_nonzero(r, 0); i < r->nwords;
+	     i = next_nonzero(r, i + 1)) {
 		u64 w = region_word(r, i);
 
 		while (w) {
