@@ -36,12 +36,14 @@ static int __init vmtrace_init(void)
 		vmtrace_sessions_exit();
 		return err;
 	}
+	vmtrace_debugfs_init();
 	pr_info("loaded, version %s\n", VMTRACE_MODULE_VERSION);
 	return 0;
 }
 
 static void __exit vmtrace_exit(void)
 {
+	vmtrace_debugfs_exit();
 	/* No new requests first, then end every session. */
 	vmtrace_netlink_exit();
 	vmtrace_sessions_exit();

@@ -156,4 +156,7 @@ int vmtrace_netlink_init(void);
 void vmtrace_netlink_exit(void);
 void vmtrace_nl_notify_gone(struct vmtrace_session *s, u32 reason);
 
+void vmtrace_debugfs_init(void);
+void vmtrace_debugfs_exit(void);
+
 #endif /* _VMTRACE_H */
