@@ -27,6 +27,9 @@
 
 #include "vmtrace.h"
 
+#define VMTRACE_FLUSH_SPIN_US	20
+#define VMTRACE_FLUSH_SLEEP_US	50
+
 /* Whether @vcpu can no longer use a translation from before the request. */
 static bool vmtrace_vcpu_flushed(struct kvm_vcpu *vcpu)
 {
@@ -42,6 +45,7 @@ static void vmtrace_flush_lazy(struct kvm *kvm, struct vmtrace_flush_stats *st)
 	unsigned long *waiting, i;
 	struct kvm_vcpu *vcpu;
 	bool kicked = false;
+	ktime_t start, now;
 
 	waiting = bitmap_zalloc(nr, GFP_KERNEL);
 	if (!waiting) {
@@ -60,6 +64,7 @@ static void vmtrace_flush_lazy(struct kvm *kvm, struct vmtrace_flush_stats *st)
 	/* Order the requests before reading vcpu->mode (see above). */
 	smp_mb();
 
+	start = ktime_get();
 	while (!bitmap_empty(waiting, nr)) {
 		for_each_set_bit(i, waiting, nr) {
 			vcpu = kvm_get_vcpu(kvm, i);
@@ -71,14 +76,23 @@ static void vmtrace_flush_lazy(struct kvm *kvm, struct vmtrace_flush_stats *st)
 		}
 		if (bitmap_empty(waiting, nr))
 			break;
-		if (!kicked && ktime_after(ktime_get(), deadline)) {
+		now = ktime_get();
+		if (!kicked && ktime_after(now, deadline)) {
 			for_each_set_bit(i, waiting, nr) {
 				kvm_vcpu_kick(kvm_get_vcpu(kvm, i));
 				st->kicks++;
 			}
 			kicked = true;
 		}
-		usleep_range(5, 20);
+		/*
+		 * Poll briefly, then sleep in steps long enough not to turn
+		 * the wait into a stream of timer interrupts.
+		 */
+		if (ktime_us_delta(now, start) < VMTRACE_FLUSH_SPIN_US)
+			cpu_relax();
+		else
+			usleep_range(VMTRACE_FLUSH_SLEEP_US,
+				     2 * VMTRACE_FLUSH_SLEEP_US);
 	}
 	bitmap_free(waiting);
 }

@@ -53,9 +53,18 @@ static const struct vmtrace_symbol vmtrace_symbols[] = {
 
 typedef unsigned long (*kallsyms_lookup_name_t)(const char *name);
 
+/*
+ * Registering the kprobe disabled resolves its address without arming it:
+ * no breakpoint is ever written into kernel text.  That matters beyond
+ * tidiness -- live-patching text on every insmod (int3, then the original
+ * bytes back) is what left the lab's TCG CPUs looping on a stale int3.
+ */
 static kallsyms_lookup_name_t vmtrace_find_kallsyms_lookup_name(void)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	struct kprobe kp = {
+		.symbol_name = "kallsyms_lookup_name",
+		.flags = KPROBE_FLAG_DISABLED,
+	};
 	kallsyms_lookup_name_t fn;
 
 	if (register_kprobe(&kp) < 0)
