@@ -381,20 +381,35 @@ int vmtrace_nl_harvest_start(struct netlink_callback *cb)
 	return err;
 }
 
-static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb,
-				const struct vmtrace_session *s,
-				const struct vmtrace_slot *vs, u64 page, u64 n)
+/* A harvest message with its session id and sequence, or NULL if full. */
+static void *vmtrace_nl_harvest_msg(struct sk_buff *skb,
+				    struct netlink_callback *cb,
+				    const struct vmtrace_session *s)
 {
 	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				cb->nlh->nlmsg_seq, &vmtrace_nl_family,
 				NLM_F_MULTI, VMTRACE_CMD_HARVEST);
 
 	if (!hdr)
-		return -EMSGSIZE;
+		return NULL;
 	if (nla_put_u32(skb, VMTRACE_A_HARVEST_SESSION_ID, s->id) ||
 	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_SEQ, s->harvest_seq,
-			      VMTRACE_A_HARVEST_PAD) ||
-	    nla_put_u32(skb, VMTRACE_A_HARVEST_SLOT,
+			      VMTRACE_A_HARVEST_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return NULL;
+	}
+	return hdr;
+}
+
+static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb,
+				const struct vmtrace_session *s,
+				const struct vmtrace_slot *vs, u64 page, u64 n)
+{
+	void *hdr = vmtrace_nl_harvest_msg(skb, cb, s);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, VMTRACE_A_HARVEST_SLOT,
 			(u32)vs->as_id << 16 | vs->id) ||
 	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_BASE_GFN, vs->base_gfn,
 			      VMTRACE_A_HARVEST_PAD) ||
@@ -412,20 +427,16 @@ static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb
 	return 0;
 }
 
+/* The first message: the size of the whole set. */
 static int vmtrace_nl_put_header(struct sk_buff *skb,
 				 struct netlink_callback *cb,
 				 const struct vmtrace_session *s)
 {
-	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				cb->nlh->nlmsg_seq, &vmtrace_nl_family,
-				NLM_F_MULTI, VMTRACE_CMD_HARVEST);
+	void *hdr = vmtrace_nl_harvest_msg(skb, cb, s);
 
 	if (!hdr)
 		return -EMSGSIZE;
-	if (nla_put_u32(skb, VMTRACE_A_HARVEST_SESSION_ID, s->id) ||
-	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_SEQ, s->harvest_seq,
-			      VMTRACE_A_HARVEST_PAD) ||
-	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_DIRTY_PAGES,
+	if (nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_DIRTY_PAGES,
 			      s->pending_pages, VMTRACE_A_HARVEST_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
