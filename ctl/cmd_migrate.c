@@ -400,18 +400,29 @@ static int send_bitmap_pages(struct migration *m, const uint64_t *bitmap,
 	return 0;
 }
 
+/* Wait for the destination's OK to @what; the frame in @f. */
+static int await_ok(struct migration *m, struct wire_frame *f,
+		    const char *what)
+{
+	char err[256];
+	int r = wire_await(m->fd, &m->st, f, err, sizeof(err));
+
+	if (r < 0)
+		return failed(m, "lost the destination at %s: %s", what, err);
+	if (r > 0)
+		return failed(m, "%s", err);
+	return 0;
+}
+
 static int end_iteration(struct migration *m, int64_t number)
 {
 	struct wire_frame f;
-	char err[256];
-	int r;
 
 	if (wire_send(m->fd, &m->st, VMOTION_CMD_ITER_END, (uint64_t)number,
 		      NULL, 0))
 		return failed(m, "lost the destination: %s", strerror(errno));
-	r = wire_await(m->fd, &m->st, &f, err, sizeof(err));
-	if (r)
-		return failed(m, "%s", err);
+	if (await_ok(m, &f, "the end of a phase"))
+		return -1;
 	wire_frame_free(&f);
 	return 0;
 }
@@ -535,9 +546,8 @@ static int switchover(struct migration *m)
 	free(blob);
 	if (r)
 		return failed(m, "lost the destination: %s", strerror(errno));
-	r = wire_await(m->fd, &m->st, &f, err, sizeof(err));
-	if (r)
-		return failed(m, "%s", err);
+	if (await_ok(m, &f, "the checkpoint"))
+		return -1;
 	res = f.payload;
 	if (f.length != sizeof(*res)) {
 		wire_frame_free(&f);
@@ -678,6 +688,7 @@ static int migrate(struct migration *m)
 		free(cpuid);
 		return failed(m, "cannot connect to %s", m->to);
 	}
+	net_set_timeout(m->fd, 15);
 	if (handshake(m, cpuid)) {
 		free(cpuid);
 		return -1;

@@ -398,6 +398,7 @@ int cmd_receive(int argc, char **argv)
 			fail("--listen %s: accept: %s", r.listen, strerror(errno));
 			goto out;
 		}
+		net_set_timeout(r.fd, 30);
 		if (!receive_one(&r))
 			break;
 		close(r.fd);

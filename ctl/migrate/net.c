@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "../vmotionctl.h"
@@ -103,8 +104,10 @@ int net_connect(const char *what, const char *addr, int timeout_s)
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
-		return fail("%s %s: %s", what, addr, strerror(err));
+	if (fd < 0) {
+		fail("%s %s: %s", what, addr, strerror(err));
+		return -1;
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	tune(fd);
 	return fd;
@@ -121,7 +124,8 @@ int net_listen(const char *what, const char *addr)
 		    res->ai_protocol);
 	if (fd < 0) {
 		freeaddrinfo(res);
-		return fail("%s %s: socket: %s", what, addr, strerror(errno));
+		fail("%s %s: socket: %s", what, addr, strerror(errno));
+		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 2)) {
@@ -133,4 +137,12 @@ int net_listen(const char *what, const char *addr)
 	freeaddrinfo(res);
 	tune(fd);
 	return fd;
+}
+
+void net_set_timeout(int fd, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }

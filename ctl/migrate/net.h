@@ -8,4 +8,10 @@ int net_connect(const char *what, const char *addr, int timeout_s);
 /* Listen on @addr; a socket fd, or -1 after fail(). */
 int net_listen(const char *what, const char *addr);
 
+/*
+ * Fail a send or receive that makes no progress for @seconds: a cut link
+ * must end in a rollback, not a migration hung forever.
+ */
+void net_set_timeout(int fd, int seconds);
+
 #endif
