@@ -9,6 +9,7 @@
 #define SELFTESTS_MIGRATE_H
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,9 @@ static inline double mt_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The network namespace vmotionctl runs in, or NULL for this one. */
+static const char *mt_netns;
+
 static inline pid_t mt_spawn(const char *const *args, const char *out)
 {
 	const char *argv[64];
@@ -34,6 +38,12 @@ static inline pid_t mt_spawn(const char *const *args, const char *out)
 	pid_t pid;
 	int fd;
 
+	if (mt_netns) {
+		argv[n++] = "/usr/sbin/ip";
+		argv[n++] = "netns";
+		argv[n++] = "exec";
+		argv[n++] = mt_netns;
+	}
 	argv[n++] = vmm_binary();
 	while (*args && n < 63)
 		argv[n++] = *args++;
