@@ -78,6 +78,7 @@ struct migration {
 
 	/* the result */
 	double t_start, stun_ms, predicted_stun_ms, total_ms;
+	uint64_t switchover_pages;
 	bool hash_equal, hash_checked;
 	char reason[256];
 };
@@ -516,7 +517,7 @@ static int switchover(struct migration *m)
 	size_t len;
 	void *blob;
 	int64_t n;
-	uint64_t src_hash;
+	uint64_t src_hash, words = tracker_bitmap_bytes(m->pages) / 8, w;
 	int r;
 
 	progress("switchover: pausing the source");
@@ -525,7 +526,6 @@ static int switchover(struct migration *m)
 	m->paused = true;
 	/* The pages harvested at the convergence check are still in m->bitmap. */
 	{
-		uint64_t words = tracker_bitmap_bytes(m->pages) / 8, w;
 		uint64_t *more = calloc(words, 8);
 
 		if (!more)
@@ -537,6 +537,8 @@ static int switchover(struct migration *m)
 		if (n < 0)
 			return failed(m, "dirty-page harvest failed");
 	}
+	for (w = 0; w < words; w++)
+		m->switchover_pages += __builtin_popcountll(m->bitmap[w]);
 	if (send_bitmap_pages(m, m->bitmap, false))
 		return -1;
 	blob = vmm_body(m, "save-state", &len, 64 << 20);
@@ -648,6 +650,7 @@ static void write_json(struct migration *m, const char *result)
 		"  \"source_memory_verified\": %s,\n"
 		"  \"zero_pages\": %llu,\n  \"data_pages\": %llu,\n"
 		"  \"state_bytes\": %zu,\n  \"rtt_ms\": %.3f,\n"
+		"  \"switchover_pages\": %llu,\n"
 		"  \"iterations\": [",
 		m->total_ms, m->stun_ms, m->predicted_stun_ms, m->max_stun_ms,
 		(unsigned long long)m->st.bytes_sent,
@@ -655,7 +658,7 @@ static void write_json(struct migration *m, const char *result)
 		m->hash_checked ? "true" : "false",
 		(unsigned long long)m->batch.zero_pages,
 		(unsigned long long)m->batch.data_pages, m->state_bytes,
-		m->rtt_s * 1e3);
+		m->rtt_s * 1e3, (unsigned long long)m->switchover_pages);
 	for (i = 0; i < m->nr_iter; i++)
 		fprintf(f, "%s\n    { \"phase\": %lld, \"pages\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"dirty_pages_per_s\": %.0f, \"tx_bytes_per_s\": %.0f, \"bitmap_bytes\": %llu }",
 			i ? "," : "", (long long)m->iter[i].number,
