@@ -19,6 +19,7 @@
 #ifndef _UAPI_LINUX_VMOTION_WIRE_H
 #define _UAPI_LINUX_VMOTION_WIRE_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 
 #define VMOTION_WIRE_MAGIC	0x4e544f4d /* "MOTN", little-endian */
@@ -60,8 +61,8 @@ struct vmotion_frame {
  * A PAGES descriptor: the guest page frame number, plus VMOTION_PAGE_ZERO
  * when the page is all zeroes (no data follows for it).
  */
-#define VMOTION_PAGE_ZERO	(1ULL << 63)
-#define VMOTION_PFN_MASK	((1ULL << 52) - 1)
+#define VMOTION_PAGE_ZERO	_BITULL(63)
+#define VMOTION_PFN_MASK	(_BITULL(52) - 1)
 
 struct vmotion_hello {
 	__le32 version;		/* VMOTION_WIRE_VERSION */
