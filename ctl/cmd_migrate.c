@@ -725,7 +725,7 @@ int cmd_migrate(int argc, char **argv)
 		.timeout_s = 300,
 		.fd = -1, .vm_fd = -1, .mem_fd = -1,
 	};
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	const char *result;
 	int ret;
 
