@@ -8,10 +8,6 @@
  * converges; each leaves the source running, unlocked and intact, and a
  * second migration then succeeds.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "migrate.h"
 #include "kselftest_harness.h"
 
@@ -226,62 +222,6 @@ TEST_F_TIMEOUT(mig, bad_addresses, 120)
 	strcpy(self->to, "127.0.0.1");
 	EXPECT_EQ(1, migrate(self, &self->src, NULL));
 	expect_healthy(_metadata, &self->src);
-}
-
-/* Bytes that are no protocol at all: refused, and the receiver carries on. */
-TEST_F_TIMEOUT(mig, garbage_from_a_peer, 120)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(mt_port(0)),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	char junk[4096];
-	unsigned int i;
-	int fd;
-
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	for (i = 0; i < sizeof(junk); i++)
-		junk[i] = (char)(i * 7919 + 13);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
-	ASSERT_EQ((ssize_t)sizeof(junk), write(fd, junk, sizeof(junk)));
-	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 10))
-		fprintf(stderr, "# %s", mt_slurp(self->dst.out));
-	EXPECT_NE(NULL, strstr(mt_slurp(self->dst.out), "bad magic"));
-	close(fd);
-	ASSERT_EQ(0, migrate(self, &self->src, NULL))
-		fprintf(stderr, "# %s# %s", mt_slurp(self->out),
-			mt_slurp(self->dst.out));
-	expect_healthy(_metadata, &self->dst);
-}
-
-/* kill -9 and SIGINT of migrate in pre-copy: the source carries on. */
-TEST_F_TIMEOUT(mig, migrate_killed_or_interrupted, 120)
-{
-	static const char *const never[] = {
-		"--max-stun", "1", "--max-iterations", "10000", NULL
-	};
-	static const int sigs[] = { SIGKILL, SIGINT };
-	unsigned int i;
-	pid_t pid;
-
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	for (i = 0; i < 2; i++) {
-		unlink(self->out);
-		pid = mt_migrate_bg(self->src.control, self->to, self->json,
-				    self->out, never);
-		ASSERT_TRUE(mt_file_wait(self->out, "phase 1:", 60))
-			fprintf(stderr, "# %s", mt_slurp(self->out));
-		kill(pid, sigs[i]);
-		EXPECT_EQ(sigs[i] == SIGKILL ? 128 + SIGKILL : 1,
-			  mt_wait(pid, 60));
-		/* The receiver discarded the VM and waits for the next. */
-		EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 40));
-		if (sigs[i] == SIGINT)
-			expect_rolled_back(_metadata, self, "interrupted");
-		else
-			expect_healthy(_metadata, &self->src);
-	}
-	second_migration_succeeds(_metadata, self);
 }
 
 TEST_HARNESS_MAIN
