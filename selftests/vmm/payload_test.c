@@ -142,7 +142,13 @@ TEST_F(dirty, corrupted_page_is_caught)
 
 	ASSERT_EQ(0, vmm_start(&self->v, restore, 30));
 	ASSERT_EQ(0, vmm_request(&self->v, "verify", reply, sizeof(reply)));
-	EXPECT_STRNE("ok bad_pages=0", reply);
+	/*
+	 * The payload may meet the page in its write loop before the verify
+	 * request: either way it lands in the cumulative count.
+	 */
+	ASSERT_EQ(0, vmm_request(&self->v, "status", reply, sizeof(reply)));
+	EXPECT_LT(0, field(reply, "bad_pages="));
+	EXPECT_NE(~0ULL, field(reply, "bad_pages="));
 }
 
 TEST_F(dirty, lock_and_pause_belong_to_the_connection)
