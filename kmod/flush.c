@@ -27,7 +27,6 @@
 
 #include "vmtrace.h"
 
-#define VMTRACE_FLUSH_SPIN_US	20
 #define VMTRACE_FLUSH_SLEEP_US	50
 
 /* Whether @vcpu can no longer use a translation from before the request. */
@@ -45,7 +44,7 @@ static void vmtrace_flush_lazy(struct kvm *kvm, struct vmtrace_flush_stats *st)
 	unsigned long *waiting, i;
 	struct kvm_vcpu *vcpu;
 	bool kicked = false;
-	ktime_t start, now;
+	ktime_t now;
 
 	waiting = bitmap_zalloc(nr, GFP_KERNEL);
 	if (!waiting) {
@@ -64,7 +63,6 @@ static void vmtrace_flush_lazy(struct kvm *kvm, struct vmtrace_flush_stats *st)
 	/* Order the requests before reading vcpu->mode (see above). */
 	smp_mb();
 
-	start = ktime_get();
 	while (!bitmap_empty(waiting, nr)) {
 		for_each_set_bit(i, waiting, nr) {
 			vcpu = kvm_get_vcpu(kvm, i);
@@ -85,14 +83,12 @@ static void vmtrace_flush_lazy(struct kvm *kvm, struct vmtrace_flush_stats *st)
 			kicked = true;
 		}
 		/*
-		 * Poll briefly, then sleep in steps long enough not to turn
-		 * the wait into a stream of timer interrupts.
+		 * Always sleep: a busy poll here cannot be preempted, and with
+		 * a CPU held in stop_machine() (clocksource change, say) time
+		 * stops and the poll never ends.  Steps long enough not to
+		 * turn the wait into a stream of timer interrupts.
 		 */
-		if (ktime_us_delta(now, start) < VMTRACE_FLUSH_SPIN_US)
-			cpu_relax();
-		else
-			usleep_range(VMTRACE_FLUSH_SLEEP_US,
-				     2 * VMTRACE_FLUSH_SLEEP_US);
+		usleep_range(VMTRACE_FLUSH_SLEEP_US, 2 * VMTRACE_FLUSH_SLEEP_US);
 	}
 	bitmap_free(waiting);
 }
