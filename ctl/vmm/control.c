@@ -19,6 +19,7 @@
 
 #include "../vmotionctl.h"
 #include "control.h"
+#include "dirty_log.h"
 #include "payload.h"
 #include "state.h"
 
@@ -38,6 +39,8 @@ struct control {
 	char *path, *console_path;
 	struct client clients[MAX_CLIENTS];
 	struct client *lock_owner;
+	struct client *log_owner;	/* turned KVM dirty logging on */
+	bool committed;	/* handed to a destination: never runs here again */
 	bool quit;
 };
 
@@ -194,7 +197,12 @@ static void release_client(struct control *ctl, struct client *c)
 {
 	if (ctl->lock_owner == c)
 		ctl->lock_owner = NULL;
-	if (c->paused) {
+	if (ctl->log_owner == c) {
+		dirty_log_set(ctl->vm, false);
+		ctl->log_owner = NULL;
+	}
+	/* A committed VM runs at the destination now; it stays paused here. */
+	if (c->paused && !ctl->committed) {
 		c->paused = false;
 		vm_resume(ctl->vm);
 	}
@@ -225,6 +233,7 @@ static int cmd_status(struct control *ctl, struct client *c)
 			 (unsigned long long)written, (unsigned long long)bad);
 	}
 	return reply(c, "ok state=%s cpus=%u mem=%llu locked=%d%s",
+		     ctl->committed ? "migrated" :
 		     vm->pause_req ? "paused" : "running", vm->nr_cpus,
 		     (unsigned long long)vm->mem_size, ctl->lock_owner != NULL,
 		     extra);
@@ -268,6 +277,60 @@ static int cmd_get_dirty(struct control *ctl, struct client *c)
 	return ret;
 }
 
+/*
+ * KVM's dirty log, for a migration controller in another process: KVM
+ * refuses VM ioctls from any process but the VM's creator, so the VMM
+ * turns logging on and off and harvests on the controller's behalf.
+ */
+static int cmd_dirty_log(struct control *ctl, struct client *c,
+			 const char *arg)
+{
+	struct vm *vm = ctl->vm;
+	size_t len;
+	void *bm;
+	int ret;
+
+	if (!arg)
+		return reply(c, "error dirty-log needs on, off or harvest");
+	if (locked_by_other(ctl, c))
+		return reply(c, "error locked by another control connection");
+	if (!strcmp(arg, "on")) {
+		if (ctl->log_owner)
+			return reply(c, "error dirty logging already on");
+		if (dirty_log_set(vm, true))
+			return reply(c, "error cannot enable KVM dirty logging");
+		ctl->log_owner = c;
+		return reply(c, "ok");
+	}
+	if (ctl->log_owner != c)
+		return reply(c, "error this connection has not turned dirty logging on");
+	if (!strcmp(arg, "off")) {
+		ctl->log_owner = NULL;
+		if (dirty_log_set(vm, false))
+			return reply(c, "error cannot disable KVM dirty logging");
+		return reply(c, "ok");
+	}
+	if (strcmp(arg, "harvest"))
+		return reply(c, "error dirty-log needs on, off or harvest");
+	bm = dirty_log_harvest(vm, &len);
+	if (!bm)
+		return reply(c, "error KVM dirty-log harvest failed");
+	ret = reply(c, "ok %zu", len);
+	if (!ret)
+		ret = send_all(c->fd, bm, len);
+	free(bm);
+	return ret;
+}
+
+static int cmd_get_cpuid(struct control *ctl, struct client *c)
+{
+	const struct kvm_cpuid2 *cpuid = ctl->vm->cpuid;
+	size_t len = sizeof(*cpuid) + cpuid->nent * sizeof(cpuid->entries[0]);
+	int ret = reply(c, "ok %zu", len);
+
+	return ret ? ret : send_all(c->fd, cpuid, len);
+}
+
 /* Returns -1 when the connection should be dropped. */
 static int handle_request(struct control *ctl, struct client *c, char *line)
 {
@@ -304,6 +367,8 @@ static int handle_request(struct control *ctl, struct client *c, char *line)
 			return reply(c, "error locked by another control connection");
 		if (!ctl->vm->pause_req)
 			return reply(c, "error not paused");
+		if (ctl->committed)
+			return reply(c, "error the VM was migrated away; it never runs here again");
 		c->paused = false;
 		vm_resume(ctl->vm);
 		return reply(c, "ok");
@@ -314,6 +379,17 @@ static int handle_request(struct control *ctl, struct client *c, char *line)
 		return send_fds(c, ctl->vm->vm_fd, ctl->vm->mem_fd);
 	if (!strcmp(cmd, "get-dirty"))
 		return cmd_get_dirty(ctl, c);
+	if (!strcmp(cmd, "dirty-log"))
+		return cmd_dirty_log(ctl, c, arg);
+	if (!strcmp(cmd, "get-cpuid"))
+		return cmd_get_cpuid(ctl, c);
+	if (!strcmp(cmd, "commit")) {
+		/* The migration's point of no return on the source side. */
+		if (ctl->lock_owner != c || !ctl->vm->pause_req)
+			return reply(c, "error commit needs the lock and a paused VM");
+		ctl->committed = true;
+		return reply(c, "ok");
+	}
 	if (!strcmp(cmd, "verify")) {
 		long bad = payload_verify(ctl->vm, arg ? atoi(arg) : 10000);
 

@@ -256,6 +256,45 @@ static int want_len(const struct state_section *s, size_t len,
 	return 0;
 }
 
+#define MSR_IA32_TSC	0x10
+
+/*
+ * KVM takes a host write of the TSC that lands within a second of what it
+ * expects (a VM younger than a second, restored into a fresh one) as
+ * "synchronize with the other vCPUs" and keeps its own offset instead, so
+ * the guest's TSC could jump by up to a second.  Where KVM lets us set
+ * the offset directly, make the TSC read exactly the saved value.
+ */
+static int restore_tsc(struct vcpu *v, const struct kvm_msrs *m)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} now = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
+	uint64_t offset;
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uintptr_t)&offset,
+	};
+	unsigned int i;
+
+	for (i = 0; i < m->nmsrs; i++)
+		if (m->entries[i].index == MSR_IA32_TSC)
+			break;
+	if (i == m->nmsrs || ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &attr))
+		return 0;	/* older KVM: keep what KVM_SET_MSRS did */
+	if (ioctl(v->fd, KVM_GET_DEVICE_ATTR, &attr) ||
+	    ioctl(v->fd, KVM_GET_MSRS, &now) != 1)
+		return fail("restore: cannot read vCPU %u's TSC offset: %s",
+			    v->id, strerror(errno));
+	offset += m->entries[i].data - now.e.data;
+	if (ioctl(v->fd, KVM_SET_DEVICE_ATTR, &attr))
+		return fail("restore: cannot set vCPU %u's TSC offset: %s",
+			    v->id, strerror(errno));
+	return 0;
+}
+
 #define RESTORE(fd, req, type_t, name)					\
 	do {								\
 		if (want_len(s, sizeof(type_t), name))			\
@@ -313,7 +352,7 @@ static int restore_section(struct vm *vm, const struct state_section *s,
 			return fail("restore: KVM_SET_MSRS: MSR %#x refused",
 				    n >= 0 && n < (int)m->nmsrs ?
 				    m->entries[n].index : 0);
-		return 0;
+		return restore_tsc(v, m);
 	}
 	case SEC_MP_STATE:
 		RESTORE(v->fd, KVM_SET_MP_STATE, struct kvm_mp_state,

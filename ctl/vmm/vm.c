@@ -76,7 +76,7 @@ static int create_vcpu(struct vm *vm, unsigned int id)
 	return vcpu_setup_cpuid(vcpu, vm->cpuid);
 }
 
-static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd)
 {
 	struct kvm_cpuid2 *cpuid;
 	int n = 64;
@@ -197,7 +197,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, unsigned int nr_cpus,
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 
-	vm->cpuid = supported_cpuid(vm->kvm_fd);
+	vm->cpuid = vm_supported_cpuid(vm->kvm_fd);
 	if (!vm->cpuid)
 		return fail("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

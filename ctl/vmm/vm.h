@@ -91,6 +91,8 @@ void vm_stop(struct vm *vm, int code, const char *reason);
 /* Wait for the guest to stop; returns its exit code. */
 int vm_wait(struct vm *vm);
 
+/* What this host's KVM can give a guest: malloc'ed, NULL on error. */
+struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd);
 int vcpu_setup_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 int vm_irq_line(struct vm *vm, unsigned int irq, int level);
 

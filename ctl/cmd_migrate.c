@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmotionctl migrate: move a running VM to a `vmotionctl receive`.
+ *
+ *   vmotionctl migrate --control SOCKET --to ADDR:PORT [--tracker auto|kvm]
+ *                      [--max-stun MS] [--max-iterations N] [--timeout S]
+ *                      [--json FILE]
+ *
+ * compatibility check -> spec -> lock -> prepare -> phase -1 (all
+ * populated memory) -> pre-copy iterations with a convergence check after
+ * each -> switchover (pause, last pages, checkpoint, destination restores,
+ * source commits, destination resumes) -> the source VMM quits.
+ *
+ * Until the source commits, any failure rolls back: the destination is
+ * told to discard (or has lost us and discards by itself), dirty logging
+ * goes off, the VM resumes and is unlocked.  Once committed the source
+ * never runs the VM again, even if the destination's confirmation is lost:
+ * two running copies are impossible, at worst there are none.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrate/compat.h"
+#include "migrate/net.h"
+#include "migrate/pages.h"
+#include "migrate/tracker.h"
+#include "migrate/wire.h"
+#include "parse.h"
+#include "vm_client.h"
+#include "vmm/vm.h"
+#include "vmotionctl.h"
+
+#define MAX_ITER_RECORDS	64
+
+struct iteration {
+	int64_t number;
+	uint64_t pages, bytes;
+	double dirty_pages_per_s, tx_bytes_per_s, seconds;
+	uint64_t bitmap_bytes;
+};
+
+struct migration {
+	/* options */
+	const char *control, *to, *tracker_name, *json;
+	unsigned int max_stun_ms, max_iterations, timeout_s;
+
+	/* the source VMM */
+	struct vm_client vmm;
+	bool locked, paused, committed;
+	int vm_fd, mem_fd;
+	uint8_t *mem;
+	uint64_t mem_size, pages;
+	unsigned int cpus;
+	struct tracker tracker;
+
+	/* the destination */
+	int fd;
+	struct wire_stats st;
+	double rtt_s, restore_s;
+
+	/* pre-copy */
+	uint64_t *bitmap, *hashes;
+	struct page_batch batch;
+	size_t state_bytes;
+	double save_s;
+	struct iteration iter[MAX_ITER_RECORDS];
+	unsigned int nr_iter;
+
+	/* the result */
+	double t_start, stun_ms, predicted_stun_ms, total_ms;
+	uint64_t switchover_pages;
+	bool hash_equal, hash_checked;
+	char reason[256];
+};
+
+static const struct option migrate_options[] = {
+	{ "control", required_argument, NULL, 'C' },
+	{ "to", required_argument, NULL, 't' },
+	{ "tracker", required_argument, NULL, 'T' },
+	{ "max-stun", required_argument, NULL, 's' },
+	{ "max-iterations", required_argument, NULL, 'i' },
+	{ "timeout", required_argument, NULL, 'o' },
+	{ "json", required_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("migrate: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Record why the migration stops; returns -1 for `return failed(...)`. */
+static int failed(struct migration *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int failed(struct migration *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->reason[0])
+		return -1;	/* the first reason is the real one */
+	va_start(ap, fmt);
+	vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int parse_migrate_opts(int argc, char **argv, struct migration *m)
+{
+	uint64_t v;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", migrate_options, NULL)) != -1) {
+		switch (c) {
+		case 'C': m->control = optarg; break;
+		case 't': m->to = optarg; break;
+		case 'T': m->tracker_name = optarg; break;
+		case 'j': m->json = optarg; break;
+		case 's':
+			if (parse_uint(optarg, 1, 60000, &v))
+				return fail("--max-stun \"%s\": milliseconds, 1 to 60000",
+					    optarg);
+			m->max_stun_ms = v;
+			break;
+		case 'i':
+			if (parse_uint(optarg, 1, 10000, &v))
+				return fail("--max-iterations \"%s\": 1 to 10000",
+					    optarg);
+			m->max_iterations = v;
+			break;
+		case 'o':
+			if (parse_uint(optarg, 1, 86400, &v))
+				return fail("--timeout \"%s\": seconds, 1 to 86400",
+					    optarg);
+			m->timeout_s = v;
+			break;
+		default:
+			return fail("migrate: unknown option (see --help)");
+		}
+	}
+	if (optind < argc)
+		return fail("migrate: unexpected argument \"%s\"", argv[optind]);
+	if (!m->control || !m->to)
+		return fail("migrate: --control SOCKET and --to ADDR:PORT are required");
+	return 0;
+}
+
+static int vmm_req(struct migration *m, const char *req)
+{
+	int r = vm_client_request(&m->vmm, req, NULL);
+
+	if (r < 0)
+		return failed(m, "lost the source VMM (%s)", req);
+	if (r > 0)
+		return failed(m, "source VMM refused %s: %s", req, m->vmm.reply);
+	return 0;
+}
+
+/* "ok LEN" + LEN bytes; malloc'ed body. */
+static void *vmm_body(struct migration *m, const char *req, size_t *len,
+		      size_t max)
+{
+	void *body;
+
+	if (vmm_req(m, req))
+		return NULL;
+	*len = strtoull(m->vmm.reply + 3, NULL, 10);
+	if (!*len || *len > max) {
+		failed(m, "%s: a %zu-byte reply", req, *len);
+		return NULL;
+	}
+	body = malloc(*len);
+	if (!body || vm_client_read_body(&m->vmm, body, *len)) {
+		free(body);
+		failed(m, "%s: lost the source VMM", req);
+		return NULL;
+	}
+	return body;
+}
+
+static unsigned long long status_field(const char *reply, const char *key)
+{
+	const char *p = strstr(reply, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+/* Lock the VM, learn its shape and map its memory. */
+static int attach_source(struct migration *m)
+{
+	int fds[2];
+
+	if (vm_client_connect(&m->vmm, m->control))
+		return failed(m, "cannot reach the source VMM at %s", m->control);
+	if (vmm_req(m, "lock"))
+		return -1;
+	m->locked = true;
+	if (vmm_req(m, "status"))
+		return -1;
+	if (strstr(m->vmm.reply, "state=migrated"))
+		return failed(m, "this VM was already migrated away");
+	m->cpus = status_field(m->vmm.reply, "cpus=");
+	m->mem_size = status_field(m->vmm.reply, "mem=");
+	m->pages = m->mem_size / VM_PAGE_SIZE;
+	if (!m->cpus || !m->pages)
+		return failed(m, "unexpected status from the VMM: %s", m->vmm.reply);
+	if (vm_client_request(&m->vmm, "get-fds", fds))
+		return failed(m, "get-fds: %s", m->vmm.reply);
+	m->vm_fd = fds[0];
+	m->mem_fd = fds[1];
+	if (m->mem_fd < 0)
+		return failed(m, "get-fds: no memory fd passed");
+	m->mem = mmap(NULL, m->mem_size, PROT_READ, MAP_SHARED, m->mem_fd, 0);
+	if (m->mem == MAP_FAILED) {
+		m->mem = NULL;
+		return failed(m, "cannot map guest memory: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* HELLO: versions and what the destination offers, then the checks. */
+static int handshake(struct migration *m, const struct kvm_cpuid2 *cpuid)
+{
+	struct vmotion_hello hello = { .version = htole32(VMOTION_WIRE_VERSION) };
+	struct {
+		struct vmotion_spec s;
+		struct vmotion_cpuid e[256];
+	} spec = { 0 };
+	const struct vmotion_offer *o;
+	struct wire_frame f;
+	char err[256];
+	uint32_t nent, n;
+	double t0 = now_s();
+	int r;
+
+	if (wire_send(m->fd, &m->st, VMOTION_CMD_HELLO, 0, &hello, sizeof(hello)))
+		return failed(m, "lost the destination: %s", strerror(errno));
+	r = wire_await(m->fd, &m->st, &f, err, sizeof(err));
+	if (r)
+		return failed(m, "incompatible destination: %s", err);
+	m->rtt_s = now_s() - t0;
+	o = f.payload;
+	if (f.length < sizeof(*o) ||
+	    f.length != sizeof(*o) + le32toh(o->nent) * sizeof(struct vmotion_cpuid)) {
+		wire_frame_free(&f);
+		return failed(m, "destination sent a malformed offer");
+	}
+	n = compat_cpuid_to_wire(cpuid, spec.e, 256);
+	if (le32toh(o->version) != VMOTION_WIRE_VERSION)
+		r = snprintf(err, sizeof(err), "it speaks protocol version %u, we speak %u",
+			     le32toh(o->version), VMOTION_WIRE_VERSION);
+	else if (m->cpus > le32toh(o->max_cpus))
+		r = snprintf(err, sizeof(err), "it runs at most %u vCPUs, the VM has %u",
+			     le32toh(o->max_cpus), m->cpus);
+	else if (m->mem_size > le64toh(o->max_mem))
+		r = snprintf(err, sizeof(err), "it takes at most %llu MiB, the VM has %llu MiB",
+			     (unsigned long long)le64toh(o->max_mem) >> 20,
+			     (unsigned long long)m->mem_size >> 20);
+	else if (compat_cpuid(spec.e, n, (const void *)(o + 1), le32toh(o->nent),
+			      err, sizeof(err)))
+		r = 1;
+	else
+		r = 0;
+	wire_frame_free(&f);
+	if (r)
+		return failed(m, "incompatible destination: %s", err);
+	progress("compatible: protocol %u, %u vCPUs, %llu MiB, %u CPUID leaves checked; round trip %.2f ms",
+		 VMOTION_WIRE_VERSION, m->cpus,
+		 (unsigned long long)m->mem_size >> 20, n, m->rtt_s * 1e3);
+
+	nent = n;
+	spec.s.version = htole32(VMOTION_WIRE_VERSION);
+	spec.s.nr_cpus = htole32(m->cpus);
+	spec.s.mem_size = htole64(m->mem_size);
+	spec.s.backing = htole32(VM_BACKING_4K);
+	spec.s.nent = htole32(nent);
+	gethostname(spec.s.source, sizeof(spec.s.source) - 1);
+	if (wire_send(m->fd, &m->st, VMOTION_CMD_SPEC, 0, &spec,
+		      sizeof(spec.s) + nent * sizeof(spec.e[0])))
+		return failed(m, "lost the destination: %s", strerror(errno));
+	r = wire_await(m->fd, &m->st, &f, err, sizeof(err));
+	if (r)
+		return failed(m, "prepare failed: %s", err);
+	wire_frame_free(&f);
+	progress("prepared: the destination created the VM, masked");
+	return 0;
+}
+
+/*
+ * The fixed costs of a switchover, measured on this VM before pre-copy:
+ * one short pause to time a state save and learn the checkpoint's size.
+ */
+static int calibrate(struct migration *m)
+{
+	double t0 = now_s();
+	size_t len;
+	void *blob;
+
+	if (vmm_req(m, "pause"))
+		return -1;
+	m->paused = true;
+	blob = vmm_body(m, "save-state", &len, 64 << 20);
+	if (vmm_req(m, "resume"))
+		return -1;
+	m->paused = false;
+	if (!blob)
+		return -1;
+	free(blob);
+	m->state_bytes = len;
+	m->save_s = now_s() - t0;
+	progress("fixed costs: checkpoint %zu bytes, pause+save+resume %.2f ms",
+		 len, m->save_s * 1e3);
+	return 0;
+}
+
+/* Pages holding data in the memfd; holes were never touched by anyone. */
+static void mask_populated(struct migration *m, uint64_t *bitmap)
+{
+	uint64_t words = tracker_bitmap_bytes(m->pages) / 8, pfn, end;
+	uint64_t *pop = calloc(words, 8);
+	off_t off = 0, data, hole;
+
+	if (!pop)
+		return;		/* send everything; still correct */
+	while (off < (off_t)m->mem_size) {
+		data = lseek(m->mem_fd, off, SEEK_DATA);
+		if (data < 0)
+			break;
+		hole = lseek(m->mem_fd, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = m->mem_size;
+		end = ((uint64_t)hole + VM_PAGE_SIZE - 1) / VM_PAGE_SIZE;
+		for (pfn = data / VM_PAGE_SIZE; pfn < end && pfn < m->pages; pfn++)
+			pop[pfn / 64] |= 1ULL << (pfn % 64);
+		off = hole;
+	}
+	if (off == 0 && errno != ENXIO) {
+		free(pop);
+		return;		/* no SEEK_DATA here: send everything */
+	}
+	for (pfn = 0; pfn < words; pfn++)
+		bitmap[pfn] &= pop[pfn];
+	free(pop);
+}
+
+static int send_bitmap_pages(struct migration *m, const uint64_t *bitmap,
+			     bool first)
+{
+	uint64_t w, words = tracker_bitmap_bytes(m->pages) / 8;
+
+	for (w = 0; w < words; w++) {
+		uint64_t bits = bitmap[w];
+
+		while (bits) {
+			uint64_t pfn = w * 64 + __builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (page_batch_add(&m->batch, m->mem, pfn, m->hashes,
+					   first))
+				return failed(m, "lost the destination: %s",
+					      strerror(errno));
+		}
+	}
+	if (page_batch_flush(&m->batch))
+		return failed(m, "lost the destination: %s", strerror(errno));
+	return 0;
+}
+
+/* Wait for the destination's OK to @what; the frame in @f. */
+static int await_ok(struct migration *m, struct wire_frame *f,
+		    const char *what)
+{
+	char err[256];
+	int r = wire_await(m->fd, &m->st, f, err, sizeof(err));
+
+	if (r < 0)
+		return failed(m, "lost the destination at %s: %s", what, err);
+	if (r > 0)
+		return failed(m, "%s", err);
+	return 0;
+}
+
+static int end_iteration(struct migration *m, int64_t number)
+{
+	struct wire_frame f;
+
+	if (wire_send(m->fd, &m->st, VMOTION_CMD_ITER_END, (uint64_t)number,
+		      NULL, 0))
+		return failed(m, "lost the destination: %s", strerror(errno));
+	if (await_ok(m, &f, "the end of a phase"))
+		return -1;
+	wire_frame_free(&f);
+	return 0;
+}
+
+/* The stun a switchover now would cost, in seconds. */
+static double predict_stun(struct migration *m, uint64_t pages_left,
+			   double tx_rate)
+{
+	double bytes = pages_left * (double)(VMOTION_PAGE_SIZE + 8) +
+		       m->state_bytes;
+
+	return bytes / tx_rate + m->save_s + m->restore_s + 2 * m->rtt_s;
+}
+
+static int precopy(struct migration *m)
+{
+	double last_harvest = now_s(), deadline = m->t_start + m->timeout_s;
+	double tx_rate = 0;
+	int64_t number = -1, n;
+
+	for (;;) {
+		struct iteration *it;
+		uint64_t sent0 = m->st.bytes_sent;
+		double t0, t1, dirty_rate;
+
+		if (interrupted)
+			return failed(m, "interrupted");
+		t0 = now_s();
+		n = tracker_harvest(&m->tracker, m->bitmap);
+		if (n < 0)
+			return failed(m, "dirty-page harvest failed");
+		dirty_rate = number < 0 ? 0 : n / (t0 - last_harvest);
+		last_harvest = t0;
+		if (number >= 0) {
+			double predicted = predict_stun(m, n, tx_rate);
+
+			progress("convergence: %lld pages left, dirty %.0f pages/s, transmit %.1f MiB/s, predicted stun %.1f ms (window %u ms)",
+				 (long long)n, dirty_rate, tx_rate / (1 << 20),
+				 predicted * 1e3, m->max_stun_ms);
+			if (predicted * 1e3 <= m->max_stun_ms) {
+				m->predicted_stun_ms = predicted * 1e3;
+				return 0;
+			}
+			if (number + 1 >= (int64_t)m->max_iterations)
+				return failed(m, "did not converge after %u iterations: dirty rate %.0f pages/s against a transmit rate of %.0f pages/s",
+					      m->max_iterations, dirty_rate,
+					      tx_rate / VMOTION_PAGE_SIZE);
+			if (now_s() > deadline)
+				return failed(m, "timed out after %u s in pre-copy",
+					      m->timeout_s);
+		} else {
+			mask_populated(m, m->bitmap);
+			n = 0;
+			for (uint64_t w = 0; w < tracker_bitmap_bytes(m->pages) / 8; w++)
+				n += __builtin_popcountll(m->bitmap[w]);
+		}
+		if (send_bitmap_pages(m, m->bitmap, number < 0) ||
+		    end_iteration(m, number))
+			return -1;
+		t1 = now_s();
+		tx_rate = (m->st.bytes_sent - sent0) / (t1 - t0);
+		if (m->nr_iter < MAX_ITER_RECORDS) {
+			it = &m->iter[m->nr_iter++];
+			*it = (struct iteration) {
+				.number = number, .pages = n,
+				.bytes = m->st.bytes_sent - sent0,
+				.dirty_pages_per_s = dirty_rate,
+				.tx_bytes_per_s = tx_rate,
+				.seconds = t1 - t0,
+				.bitmap_bytes = tracker_bitmap_bytes(m->pages),
+			};
+		}
+		progress("phase %lld: %lld pages, %.1f MiB in %.2f s (%.1f MiB/s)",
+			 (long long)number, (long long)n,
+			 (m->st.bytes_sent - sent0) / 1048576.0, t1 - t0,
+			 tx_rate / (1 << 20));
+		/* A tiny phase measures latency, not bandwidth: keep a floor. */
+		if (tx_rate < 1e6)
+			tx_rate = 1e6;
+		number++;
+	}
+}
+
+/* Pause, last pages, checkpoint, commit.  Sets m->committed. */
+static int switchover(struct migration *m)
+{
+	const struct vmotion_restored *res;
+	struct wire_frame f;
+	double t0 = now_s();
+	char err[256];
+	size_t len;
+	void *blob;
+	int64_t n;
+	uint64_t src_hash, words = tracker_bitmap_bytes(m->pages) / 8, w;
+	int r;
+
+	progress("switchover: pausing the source");
+	if (vmm_req(m, "pause"))
+		return -1;
+	m->paused = true;
+	/* The pages harvested at the convergence check are still in m->bitmap. */
+	{
+		uint64_t *more = calloc(words, 8);
+
+		if (!more)
+			return failed(m, "out of memory");
+		n = tracker_harvest(&m->tracker, more);
+		for (w = 0; w < words && n >= 0; w++)
+			m->bitmap[w] |= more[w];
+		free(more);
+		if (n < 0)
+			return failed(m, "dirty-page harvest failed");
+	}
+	for (w = 0; w < words; w++)
+		m->switchover_pages += __builtin_popcountll(m->bitmap[w]);
+	if (send_bitmap_pages(m, m->bitmap, false))
+		return -1;
+	blob = vmm_body(m, "save-state", &len, 64 << 20);
+	if (!blob)
+		return -1;
+	r = wire_send(m->fd, &m->st, VMOTION_CMD_CHECKPOINT, 0, blob, len);
+	free(blob);
+	if (r)
+		return failed(m, "lost the destination: %s", strerror(errno));
+	if (await_ok(m, &f, "the checkpoint"))
+		return -1;
+	res = f.payload;
+	if (f.length != sizeof(*res)) {
+		wire_frame_free(&f);
+		return failed(m, "destination sent a malformed restore reply");
+	}
+	src_hash = page_hashes_fold(m->hashes, m->pages);
+	m->hash_equal = le64toh(res->memory_hash) == src_hash;
+	m->restore_s = le64toh(res->restore_us) / 1e6;
+	wire_frame_free(&f);
+	if (!m->hash_equal)
+		return failed(m, "memory hash mismatch at switchover (source %016llx, destination %016llx)",
+			      (unsigned long long)src_hash,
+			      (unsigned long long)le64toh(res->memory_hash));
+
+	/* The point of no return: from here the source never runs the VM. */
+	if (vmm_req(m, "commit"))
+		return -1;
+	m->committed = true;
+	if (wire_send(m->fd, &m->st, VMOTION_CMD_COMMIT, 0, NULL, 0) ||
+	    wire_await(m->fd, &m->st, &f, err, sizeof(err)))
+		return failed(m, "committed, but the destination did not confirm it runs the VM (%s); the source stays paused",
+			      err[0] ? err : strerror(errno));
+	wire_frame_free(&f);
+	m->stun_ms = (now_s() - t0) * 1e3;
+	progress("switchover done: stun %.1f ms (predicted %.1f ms), restore %.2f ms",
+		 m->stun_ms, m->predicted_stun_ms, m->restore_s * 1e3);
+	return 0;
+}
+
+/*
+ * After the commit the source memory is frozen: hash all of it, holes as
+ * zero pages, and compare with what the destination hashed on receipt.
+ * This catches a page the tracker missed, which the switchover check of
+ * sent-versus-received hashes cannot.
+ */
+static void verify_source_memory(struct migration *m)
+{
+	uint64_t *h = page_hashes_new(m->pages), pfn;
+	uint64_t words = tracker_bitmap_bytes(m->pages) / 8;
+	uint64_t *all = malloc(words * 8);
+
+	if (!h || !all)
+		goto out;
+	memset(all, 0xff, words * 8);
+	mask_populated(m, all);
+	for (pfn = 0; pfn < m->pages; pfn++)
+		if (all[pfn / 64] & (1ULL << (pfn % 64)))
+			h[pfn] = page_hash(m->mem + pfn * VM_PAGE_SIZE);
+	m->hash_checked = true;
+	if (page_hashes_fold(h, m->pages) != page_hashes_fold(m->hashes, m->pages)) {
+		m->hash_equal = false;
+		progress("error: the source memory differs from what was sent: a write was not tracked");
+	}
+out:
+	free(h);
+	free(all);
+}
+
+static void rollback(struct migration *m)
+{
+	if (m->fd >= 0)
+		wire_send(m->fd, NULL, VMOTION_CMD_ABORT, 0, m->reason,
+			  strlen(m->reason));
+	if (m->vmm.fd < 0)
+		return;
+	tracker_stop(&m->tracker);
+	if (m->paused && !vm_client_request(&m->vmm, "resume", NULL))
+		m->paused = false;
+	if (m->locked && !vm_client_request(&m->vmm, "unlock", NULL))
+		m->locked = false;
+}
+
+static void write_json(struct migration *m, const char *result)
+{
+	FILE *f = fopen(m->json, "w");
+	unsigned int i;
+
+	if (!f) {
+		fail("--json %s: %s", m->json, strerror(errno));
+		return;
+	}
+	fprintf(f, "{\n  \"result\": \"%s\",\n", result);
+	if (m->reason[0]) {
+		fputs("  \"reason\": \"", f);
+		for (i = 0; m->reason[i]; i++) {
+			if (m->reason[i] == '"' || m->reason[i] == '\\')
+				fputc('\\', f);
+			if ((unsigned char)m->reason[i] >= 0x20)
+				fputc(m->reason[i], f);
+		}
+		fputs("\",\n", f);
+	}
+	fprintf(f, "  \"tracker\": \"%s\",\n",
+		m->tracker.ops ? m->tracker.ops->name : "none");
+	fprintf(f, "  \"total_ms\": %.1f,\n  \"stun_ms\": %.1f,\n"
+		"  \"predicted_stun_ms\": %.1f,\n  \"max_stun_ms\": %u,\n"
+		"  \"bytes_sent\": %llu,\n  \"memory_hash_equal\": %s,\n"
+		"  \"source_memory_verified\": %s,\n"
+		"  \"zero_pages\": %llu,\n  \"data_pages\": %llu,\n"
+		"  \"state_bytes\": %zu,\n  \"rtt_ms\": %.3f,\n"
+		"  \"switchover_pages\": %llu,\n"
+		"  \"iterations\": [",
+		m->total_ms, m->stun_ms, m->predicted_stun_ms, m->max_stun_ms,
+		(unsigned long long)m->st.bytes_sent,
+		m->hash_equal && m->committed ? "true" : "false",
+		m->hash_checked ? "true" : "false",
+		(unsigned long long)m->batch.zero_pages,
+		(unsigned long long)m->batch.data_pages, m->state_bytes,
+		m->rtt_s * 1e3, (unsigned long long)m->switchover_pages);
+	for (i = 0; i < m->nr_iter; i++)
+		fprintf(f, "%s\n    { \"phase\": %lld, \"pages\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"dirty_pages_per_s\": %.0f, \"tx_bytes_per_s\": %.0f, \"bitmap_bytes\": %llu }",
+			i ? "," : "", (long long)m->iter[i].number,
+			(unsigned long long)m->iter[i].pages,
+			(unsigned long long)m->iter[i].bytes,
+			m->iter[i].seconds, m->iter[i].dirty_pages_per_s,
+			m->iter[i].tx_bytes_per_s,
+			(unsigned long long)m->iter[i].bitmap_bytes);
+	fprintf(f, "%s]\n}\n", m->nr_iter ? "\n  " : "");
+	fclose(f);
+}
+
+static int migrate(struct migration *m)
+{
+	struct kvm_cpuid2 *cpuid;
+	size_t len;
+
+	if (attach_source(m))
+		return -1;
+	cpuid = vmm_body(m, "get-cpuid", &len, 1 << 20);
+	if (!cpuid)
+		return -1;
+	if (len < sizeof(*cpuid) ||
+	    len != sizeof(*cpuid) + cpuid->nent * sizeof(cpuid->entries[0])) {
+		free(cpuid);
+		return failed(m, "get-cpuid: malformed reply");
+	}
+	m->fd = net_connect("--to", m->to, 10);
+	if (m->fd < 0) {
+		free(cpuid);
+		return failed(m, "cannot connect to %s", m->to);
+	}
+	net_set_timeout(m->fd, 15);
+	if (handshake(m, cpuid)) {
+		free(cpuid);
+		return -1;
+	}
+	free(cpuid);
+	m->bitmap = malloc(tracker_bitmap_bytes(m->pages));
+	m->hashes = page_hashes_new(m->pages);
+	if (!m->bitmap || !m->hashes ||
+	    page_batch_init(&m->batch, m->fd, &m->st))
+		return failed(m, "out of memory");
+	if (calibrate(m))
+		return -1;
+	if (tracker_init(&m->tracker, m->tracker_name, &m->vmm, m->vm_fd,
+			 m->pages))
+		return failed(m, "no dirty-page tracker");
+	if (tracker_start(&m->tracker))
+		return failed(m, "cannot start the %s tracker",
+			      m->tracker.ops->name);
+	progress("tracking with %s; pre-copy", m->tracker.ops->name);
+	if (precopy(m) || switchover(m))
+		return -1;
+	return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	struct migration m = {
+		.tracker_name = "auto",
+		.max_stun_ms = 500,
+		.max_iterations = 30,
+		.timeout_s = 300,
+		.fd = -1, .vm_fd = -1, .mem_fd = -1,
+	};
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	const char *result;
+	int ret;
+
+	m.vmm.fd = -1;
+	if (parse_migrate_opts(argc, argv, &m))
+		return 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	m.t_start = now_s();
+	ret = migrate(&m);
+	if (ret && !m.committed) {
+		rollback(&m);
+		result = "rolled-back";
+		fail("migration failed, rolled back: %s", m.reason);
+	} else if (ret) {
+		result = "committed-unconfirmed";
+		fail("%s", m.reason);
+	} else {
+		verify_source_memory(&m);
+		/* The destination runs the VM: this copy has no future. */
+		if (vm_client_request(&m.vmm, "quit", NULL))
+			fail("source VMM did not quit: %s", m.vmm.reply);
+		result = m.hash_equal ? "ok" : "memory-mismatch";
+		if (!m.hash_equal)
+			ret = -1;
+	}
+	m.total_ms = (now_s() - m.t_start) * 1e3;
+	if (!ret)
+		progress("done in %.0f ms, stun %.1f ms, %llu bytes sent, memory hashes equal",
+			 m.total_ms, m.stun_ms,
+			 (unsigned long long)m.st.bytes_sent);
+	if (m.json)
+		write_json(&m, result);
+	page_batch_free(&m.batch);
+	free(m.bitmap);
+	free(m.hashes);
+	if (m.mem)
+		munmap(m.mem, m.mem_size);
+	if (m.fd >= 0)
+		close(m.fd);
+	if (m.vm_fd >= 0)
+		close(m.vm_fd);
+	if (m.mem_fd >= 0)
+		close(m.mem_fd);
+	vm_client_close(&m.vmm);
+	return ret ? 1 : 0;
+}

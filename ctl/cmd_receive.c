@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmotionctl receive: the destination of a live migration.
+ *
+ *   vmotionctl receive --listen ADDR:PORT --control PATH [--console PATH]
+ *                      [--log FILE] [--mem-limit SIZE] [--cpuid-clear L.R.B]
+ *                      [--wire-version N]
+ *
+ * One migration at a time, an explicit state machine per connection:
+ * HELLO -> SPEC (the VM is created, masked) -> PAGES/ITER_END (pre-copy)
+ * -> CHECKPOINT (restored, still masked) -> COMMIT (runs).  Anything else,
+ * a bad frame or a lost connection before COMMIT discards the half-built
+ * VM and waits for the next migration.  After COMMIT this process is the
+ * VM's VMM, with the same control socket as `vmotionctl run`, so the VM
+ * can be migrated on again.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrate/compat.h"
+#include "migrate/net.h"
+#include "migrate/pages.h"
+#include "migrate/wire.h"
+#include "parse.h"
+#include "vmm/control.h"
+#include "vmm/layout.h"
+#include "vmm/state.h"
+#include "vmm/vm.h"
+#include "vmotionctl.h"
+
+#define MAX_CPUID	256
+
+enum rx_state {
+	RX_HELLO,	/* waiting for the version */
+	RX_SPEC,	/* waiting for the migration spec */
+	RX_PRECOPY,	/* VM created masked; memory streaming in */
+	RX_RESTORED,	/* checkpoint restored; waiting for the commit */
+	RX_RUNNING,	/* committed: the VM is ours */
+};
+
+static const char *const rx_state_names[] = {
+	"hello", "spec", "pre-copy", "restored", "running",
+};
+
+static const char *const cmd_names[] = {
+	"invalid", "HELLO", "SPEC", "PAGES", "ITER_END", "CHECKPOINT",
+	"COMMIT", "ABORT", "RESPONSE",
+};
+
+struct receiver {
+	const char *listen, *control, *console, *log;
+	uint64_t mem_limit;
+	uint32_t wire_version;
+	int log_fd, kvm_fd;
+	struct kvm_cpuid2 *offer_cpuid;
+	int max_cpus;
+
+	/* One migration. */
+	int fd;
+	enum rx_state state;
+	struct wire_stats st;
+	struct vm vm;
+	bool vm_made;
+	struct control *ctl;
+	uint64_t *hashes;
+	uint64_t pages;
+};
+
+static const struct option receive_options[] = {
+	{ "listen", required_argument, NULL, 'L' },
+	{ "control", required_argument, NULL, 'C' },
+	{ "console", required_argument, NULL, 'S' },
+	{ "log", required_argument, NULL, 'l' },
+	{ "mem-limit", required_argument, NULL, 'm' },
+	{ "cpuid-clear", required_argument, NULL, 'c' },
+	{ "wire-version", required_argument, NULL, 'w' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("receive: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int serial_irq(void *opaque, int level)
+{
+	return vm_irq_line(opaque, SERIAL_IRQ, level);
+}
+
+/* Forget a half-built VM: nothing of it stays (socket, memory, KVM VM). */
+static void discard(struct receiver *r)
+{
+	control_close(r->ctl);
+	r->ctl = NULL;
+	if (r->vm_made)
+		vm_destroy(&r->vm);
+	r->vm_made = false;
+	free(r->hashes);
+	r->hashes = NULL;
+}
+
+static int on_hello(struct receiver *r, const struct wire_frame *f)
+{
+	const struct vmotion_hello *h = f->payload;
+	struct {
+		struct vmotion_offer o;
+		struct vmotion_cpuid e[MAX_CPUID];
+	} offer;
+	uint32_t n;
+
+	if (f->length != sizeof(*h))
+		return wire_respond_error(r->fd, &r->st, "HELLO of %llu bytes",
+					  (unsigned long long)f->length), -1;
+	if (le32toh(h->version) != r->wire_version)
+		return wire_respond_error(r->fd, &r->st,
+					  "protocol version %u, this receiver speaks version %u",
+					  le32toh(h->version), r->wire_version), -1;
+	n = compat_cpuid_to_wire(r->offer_cpuid, offer.e, MAX_CPUID);
+	offer.o = (struct vmotion_offer) {
+		.version = htole32(r->wire_version),
+		.max_cpus = htole32(r->max_cpus),
+		.max_mem = htole64(r->mem_limit),
+		.nent = htole32(n),
+	};
+	r->state = RX_SPEC;
+	return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, &offer,
+			    sizeof(offer.o) + n * sizeof(offer.e[0]));
+}
+
+static int on_spec(struct receiver *r, const struct wire_frame *f)
+{
+	const struct vmotion_spec *s = f->payload;
+	struct vmotion_cpuid offer[MAX_CPUID];
+	uint32_t nent, cpus, backing, noffer;
+	uint64_t mem;
+	char err[200];
+
+	if (f->length < sizeof(*s))
+		return wire_respond_error(r->fd, &r->st, "SPEC of %llu bytes",
+					  (unsigned long long)f->length), -1;
+	nent = le32toh(s->nent);
+	cpus = le32toh(s->nr_cpus);
+	backing = le32toh(s->backing);
+	mem = le64toh(s->mem_size);
+	if (le32toh(s->version) != r->wire_version || nent > MAX_CPUID ||
+	    f->length != sizeof(*s) + nent * sizeof(struct vmotion_cpuid))
+		return wire_respond_error(r->fd, &r->st, "malformed SPEC"), -1;
+	if (cpus < 1 || cpus > (uint32_t)r->max_cpus)
+		return wire_respond_error(r->fd, &r->st,
+					  "%u vCPUs; this host runs 1 to %d",
+					  cpus, r->max_cpus), -1;
+	if (mem % VM_PAGE_SIZE || mem < MEM_MIN || mem > MEM_MAX ||
+	    mem > r->mem_limit)
+		return wire_respond_error(r->fd, &r->st,
+					  "%llu MiB of memory; this host takes %llu to %llu MiB",
+					  (unsigned long long)mem >> 20,
+					  MEM_MIN >> 20,
+					  (unsigned long long)r->mem_limit >> 20), -1;
+	if (backing > VM_BACKING_1G)
+		return wire_respond_error(r->fd, &r->st,
+					  "unknown memory backing %u", backing), -1;
+	/* The source checked already; a receiver trusts no peer. */
+	noffer = compat_cpuid_to_wire(r->offer_cpuid, offer, MAX_CPUID);
+	if (compat_cpuid((const void *)(s + 1), nent, offer, noffer, err,
+			 sizeof(err)))
+		return wire_respond_error(r->fd, &r->st, "%s", err), -1;
+
+	note("preparing a masked VM: %u vCPUs, %llu MiB, from %.63s", cpus,
+	     (unsigned long long)mem >> 20, s->source);
+	r->vm_made = true;
+	if (vm_create(&r->vm, mem, cpus, backing))
+		return wire_respond_error(r->fd, &r->st,
+					  "cannot create the VM (see the receiver's log)"), -1;
+	serial_init(&r->vm.serial, serial_irq, &r->vm);
+	r->vm.serial.log_fd = r->log ? r->log_fd : STDOUT_FILENO;
+	r->pages = mem / VM_PAGE_SIZE;
+	r->hashes = page_hashes_new(r->pages);
+	if (!r->hashes)
+		return wire_respond_error(r->fd, &r->st, "out of memory"), -1;
+	r->ctl = control_open(&r->vm, r->control, r->console);
+	if (!r->ctl)
+		return wire_respond_error(r->fd, &r->st,
+					  "cannot open the control socket %s",
+					  r->control), -1;
+	r->state = RX_PRECOPY;
+	return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, NULL, 0);
+}
+
+static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
+{
+	struct vmotion_restored res;
+	double t0 = now_s();
+
+	if (state_check(f->payload, f->length, "checkpoint") ||
+	    state_restore(&r->vm, f->payload, f->length))
+		return wire_respond_error(r->fd, &r->st,
+					  "the checkpoint does not restore (see the receiver's log)"), -1;
+	res.memory_hash = htole64(page_hashes_fold(r->hashes, r->pages));
+	res.restore_us = htole64((uint64_t)((now_s() - t0) * 1e6));
+	r->state = RX_RESTORED;
+	return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, &res, sizeof(res));
+}
+
+/* One frame; -1 ends this migration (the reason is already out). */
+static int step(struct receiver *r, const struct wire_frame *f)
+{
+	char err[200];
+
+	if (f->command == VMOTION_CMD_ABORT) {
+		note("the source aborted: %.*s",
+		     (int)(f->length < 200 ? f->length : 200),
+		     f->payload ? (char *)f->payload : "");
+		return -1;
+	}
+	switch (r->state) {
+	case RX_HELLO:
+		if (f->command == VMOTION_CMD_HELLO)
+			return on_hello(r, f);
+		break;
+	case RX_SPEC:
+		if (f->command == VMOTION_CMD_SPEC)
+			return on_spec(r, f);
+		break;
+	case RX_PRECOPY:
+		if (f->command == VMOTION_CMD_PAGES) {
+			if (pages_apply(r->vm.mem, r->pages, r->hashes, f, err,
+					sizeof(err)) < 0) {
+				note("%s", err);
+				wire_respond_error(r->fd, &r->st, "%s", err);
+				return -1;
+			}
+			return 0;
+		}
+		if (f->command == VMOTION_CMD_ITER_END)
+			return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK,
+					    NULL, 0);
+		if (f->command == VMOTION_CMD_CHECKPOINT)
+			return on_checkpoint(r, f);
+		break;
+	case RX_RESTORED:
+		if (f->command == VMOTION_CMD_COMMIT) {
+			/* The source has committed: only now may the VM run. */
+			if (vm_start(&r->vm)) {
+				wire_respond_error(r->fd, &r->st,
+						   "cannot start the vCPUs");
+				return -1;
+			}
+			r->state = RX_RUNNING;
+			wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, NULL, 0);
+			return 0;
+		}
+		break;
+	case RX_RUNNING:
+		break;
+	}
+	wire_respond_error(r->fd, &r->st, "unexpected %s frame in state %s",
+			   f->command < VMOTION_CMD_MAX ?
+			   cmd_names[f->command] : "unknown",
+			   rx_state_names[r->state]);
+	note("unexpected %s frame in state %s",
+	     f->command < VMOTION_CMD_MAX ? cmd_names[f->command] : "unknown",
+	     rx_state_names[r->state]);
+	return -1;
+}
+
+/* Serve one connection; 0 once the VM runs here, -1 if it was discarded. */
+static int receive_one(struct receiver *r)
+{
+	struct wire_frame f;
+	char err[200];
+
+	r->state = RX_HELLO;
+	memset(&r->st, 0, sizeof(r->st));
+	while (r->state != RX_RUNNING) {
+		if (wire_recv(r->fd, &r->st, &f, err, sizeof(err))) {
+			note("%s (in state %s)", err, rx_state_names[r->state]);
+			/* Tell a live peer why, if it still listens. */
+			wire_respond_error(r->fd, &r->st, "%s", err);
+			return -1;
+		}
+		if (step(r, &f)) {
+			wire_frame_free(&f);
+			return -1;
+		}
+		wire_frame_free(&f);
+	}
+	return 0;
+}
+
+static int parse_receive_opts(int argc, char **argv, struct receiver *r,
+			      const char **cpuid_clear, int *nclear)
+{
+	uint64_t v;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", receive_options, NULL)) != -1) {
+		switch (c) {
+		case 'L': r->listen = optarg; break;
+		case 'C': r->control = optarg; break;
+		case 'S': r->console = optarg; break;
+		case 'l': r->log = optarg; break;
+		case 'm':
+			if (parse_size(optarg, &r->mem_limit))
+				return fail("--mem-limit \"%s\": not a size", optarg);
+			break;
+		case 'c':
+			if (*nclear == 16)
+				return fail("--cpuid-clear: at most 16");
+			cpuid_clear[(*nclear)++] = optarg;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 1, 65535, &v))
+				return fail("--wire-version \"%s\": a version number",
+					    optarg);
+			r->wire_version = v;
+			break;
+		default:
+			return fail("receive: unknown option (see --help)");
+		}
+	}
+	if (optind < argc)
+		return fail("receive: unexpected argument \"%s\"", argv[optind]);
+	if (!r->listen || !r->control)
+		return fail("receive: --listen ADDR:PORT and --control PATH are required");
+	return 0;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	struct receiver r = {
+		.mem_limit = MEM_MAX,
+		.wire_version = VMOTION_WIRE_VERSION,
+		.log_fd = -1, .kvm_fd = -1, .fd = -1,
+	};
+	const char *cpuid_clear[16];
+	int nclear = 0, lfd = -1, ret = 1, i;
+
+	if (parse_receive_opts(argc, argv, &r, cpuid_clear, &nclear))
+		return 1;
+	r.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (r.kvm_fd < 0)
+		return fail("/dev/kvm: %s", strerror(errno));
+	r.max_cpus = ioctl(r.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (r.max_cpus <= 0 || r.max_cpus > VM_MAX_CPUS)
+		r.max_cpus = VM_MAX_CPUS;
+	r.offer_cpuid = vm_supported_cpuid(r.kvm_fd);
+	if (!r.offer_cpuid) {
+		fail("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < nclear; i++)
+		if (compat_cpuid_clear(r.offer_cpuid, cpuid_clear[i]))
+			goto out;
+	if (r.log) {
+		r.log_fd = open(r.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				0644);
+		if (r.log_fd < 0) {
+			fail("--log %s: %s", r.log, strerror(errno));
+			goto out;
+		}
+	}
+	lfd = net_listen("--listen", r.listen);
+	if (lfd < 0)
+		goto out;
+	note("listening on %s", r.listen);
+	for (;;) {
+		r.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (r.fd < 0) {
+			if (errno == EINTR)
+				continue;
+			fail("--listen %s: accept: %s", r.listen, strerror(errno));
+			goto out;
+		}
+		net_set_timeout(r.fd, 30);
+		if (!receive_one(&r))
+			break;
+		close(r.fd);
+		r.fd = -1;
+		discard(&r);
+		note("migration discarded; listening again");
+	}
+	close(lfd);
+	lfd = -1;
+	note("VM running: %llu bytes received", (unsigned long long)r.st.bytes_received);
+	close(r.fd);
+	r.fd = -1;
+	free(r.hashes);
+	r.hashes = NULL;
+
+	control_loop(r.ctl);
+	vm_stop(&r.vm, 0, "quit");
+	ret = vm_wait(&r.vm);
+	if (ret)
+		fprintf(stderr, "vmotionctl: %s\n", r.vm.exit_reason);
+	discard(&r);
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (r.log_fd >= 0)
+		close(r.log_fd);
+	close(r.kvm_fd);
+	free(r.offer_cpuid);
+	return ret;
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/* PAGES batches and per-page hashes. */
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "pages.h"
+
+static const uint8_t zero_page[VMOTION_PAGE_SIZE];
+
+uint64_t page_hash(const void *page)
+{
+	return XXH3_64bits(page, VMOTION_PAGE_SIZE);
+}
+
+uint64_t page_zero_hash(void)
+{
+	return page_hash(zero_page);
+}
+
+bool page_is_zero(const void *page)
+{
+	const uint64_t *w = page;
+	unsigned int i;
+
+	for (i = 0; i < VMOTION_PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+uint64_t *page_hashes_new(uint64_t nr_pages)
+{
+	uint64_t *h = malloc(nr_pages * sizeof(*h));
+	uint64_t z = page_zero_hash(), i;
+
+	if (h)
+		for (i = 0; i < nr_pages; i++)
+			h[i] = z;
+	return h;
+}
+
+uint64_t page_hashes_fold(const uint64_t *hashes, uint64_t nr_pages)
+{
+	return XXH64(hashes, nr_pages * sizeof(*hashes), 0);
+}
+
+long pages_apply(uint8_t *mem, uint64_t nr_pages, uint64_t *hashes,
+		 const struct wire_frame *f, char *err, size_t errlen)
+{
+	const uint8_t *p = f->payload;
+	uint64_t n = f->arg, i, nr_data = 0, d;
+	const uint8_t *data;
+
+	if (n == 0 || n > VMOTION_MAX_BATCH || f->length < n * 8) {
+		snprintf(err, errlen, "PAGES frame: %llu descriptors in %llu bytes",
+			 (unsigned long long)n, (unsigned long long)f->length);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&d, p + i * 8, 8);
+		d = le64toh(d);
+		if (d & ~(VMOTION_PAGE_ZERO | VMOTION_PFN_MASK) ||
+		    (d & VMOTION_PFN_MASK) >= nr_pages) {
+			snprintf(err, errlen, "PAGES frame: bad descriptor %#llx for a guest of %llu pages",
+				 (unsigned long long)d,
+				 (unsigned long long)nr_pages);
+			return -1;
+		}
+		if (!(d & VMOTION_PAGE_ZERO))
+			nr_data++;
+	}
+	if (f->length != n * 8 + nr_data * VMOTION_PAGE_SIZE) {
+		snprintf(err, errlen, "PAGES frame: %llu bytes, %llu descriptors need %llu",
+			 (unsigned long long)f->length, (unsigned long long)n,
+			 (unsigned long long)(n * 8 + nr_data * VMOTION_PAGE_SIZE));
+		return -1;
+	}
+	data = p + n * 8;
+	for (i = 0; i < n; i++) {
+		uint64_t pfn;
+		uint8_t *dst;
+
+		memcpy(&d, p + i * 8, 8);
+		d = le64toh(d);
+		pfn = d & VMOTION_PFN_MASK;
+		dst = mem + pfn * VMOTION_PAGE_SIZE;
+		if (d & VMOTION_PAGE_ZERO) {
+			memset(dst, 0, VMOTION_PAGE_SIZE);
+			hashes[pfn] = page_zero_hash();
+		} else {
+			memcpy(dst, data, VMOTION_PAGE_SIZE);
+			hashes[pfn] = page_hash(data);
+			data += VMOTION_PAGE_SIZE;
+		}
+	}
+	return n;
+}
+
+int page_batch_init(struct page_batch *b, int fd, struct wire_stats *st)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->st = st;
+	b->data = malloc((size_t)VMOTION_MAX_BATCH * VMOTION_PAGE_SIZE);
+	return b->data ? 0 : -1;
+}
+
+void page_batch_free(struct page_batch *b)
+{
+	free(b->data);
+	b->data = NULL;
+}
+
+int page_batch_flush(struct page_batch *b)
+{
+	int ret;
+
+	if (!b->n)
+		return 0;
+	ret = wire_send2(b->fd, b->st, VMOTION_CMD_PAGES, b->n, b->desc,
+			 b->n * 8, b->data,
+			 (size_t)b->nr_data * VMOTION_PAGE_SIZE);
+	b->n = b->nr_data = 0;
+	return ret;
+}
+
+int page_batch_add(struct page_batch *b, const uint8_t *mem, uint64_t pfn,
+		   uint64_t *hashes, bool skip_zero)
+{
+	uint8_t *slot = b->data + (size_t)b->nr_data * VMOTION_PAGE_SIZE;
+
+	/* Copy first: the guest may be writing this page as we read it. */
+	memcpy(slot, mem + pfn * VMOTION_PAGE_SIZE, VMOTION_PAGE_SIZE);
+	if (page_is_zero(slot)) {
+		hashes[pfn] = page_zero_hash();
+		b->zero_pages++;
+		if (skip_zero)
+			return 0;
+		b->desc[b->n++] = htole64(pfn | VMOTION_PAGE_ZERO);
+	} else {
+		hashes[pfn] = page_hash(slot);
+		b->data_pages++;
+		b->desc[b->n++] = htole64(pfn);
+		b->nr_data++;
+	}
+	return b->n == VMOTION_MAX_BATCH ? page_batch_flush(b) : 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest pages on the wire: PAGES batches (descriptors, then the data of
+ * the non-zero pages), and the per-page hashes both sides keep so that
+ * their memories can be compared at switchover without rereading them.
+ */
+#ifndef VMOTION_MIGRATE_PAGES_H
+#define VMOTION_MIGRATE_PAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* The XXH3 of one page; all-zero pages have page_zero_hash(). */
+uint64_t page_hash(const void *page);
+uint64_t page_zero_hash(void);
+bool page_is_zero(const void *page);
+
+/* An array of @nr_pages hashes, all of the zero page; NULL if no memory. */
+uint64_t *page_hashes_new(uint64_t nr_pages);
+/* One hash over all the per-page hashes: equal iff the memories are. */
+uint64_t page_hashes_fold(const uint64_t *hashes, uint64_t nr_pages);
+
+/*
+ * Check a PAGES frame against a guest of @nr_pages and, only if all of it
+ * is well formed, copy it into @mem and update @hashes.  The number of
+ * pages, or -1 with the reason in @err.
+ */
+long pages_apply(uint8_t *mem, uint64_t nr_pages, uint64_t *hashes,
+		 const struct wire_frame *f, char *err, size_t errlen);
+
+/* The sending side: a batch being filled. */
+struct page_batch {
+	int fd;
+	struct wire_stats *st;
+	uint64_t desc[VMOTION_MAX_BATCH];
+	uint8_t *data;		/* VMOTION_MAX_BATCH pages */
+	unsigned int n, nr_data;
+	uint64_t zero_pages, data_pages;
+};
+
+int page_batch_init(struct page_batch *b, int fd, struct wire_stats *st);
+void page_batch_free(struct page_batch *b);
+/*
+ * Queue guest page @pfn from @mem, recording its hash; a zero page goes
+ * as a flag only, or not at all with @skip_zero (the destination starts
+ * zeroed, so the first pass need not mention zero pages).  0 or -1.
+ */
+int page_batch_add(struct page_batch *b, const uint8_t *mem, uint64_t pfn,
+		   uint64_t *hashes, bool skip_zero);
+int page_batch_flush(struct page_batch *b);
+
+#endif

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target: arbitrary bytes from a peer, through the receiver's
+ * frame check and PAGES parser, into a small guest memory.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../pages.h"
+#include "../wire.h"
+
+#define PAGES	16
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t mem[PAGES * VMOTION_PAGE_SIZE];
+	static uint64_t hashes[PAGES];
+	struct wire_frame f;
+	char err[256];
+	int sv[2];
+
+	if (size > (1 << 20))
+		return 0;
+	/*
+	 * The checksum stops almost every mutated frame at the door, so feed
+	 * the PAGES parser directly too: first byte the descriptor count,
+	 * the rest the payload.
+	 */
+	if (size) {
+		struct wire_frame p = {
+			.command = VMOTION_CMD_PAGES, .arg = data[0],
+			.length = size - 1, .payload = (void *)(data + 1),
+		};
+
+		pages_apply(mem, PAGES, hashes, &p, err, sizeof(err));
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 0;
+	if (write(sv[0], data, size) != (ssize_t)size) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
+	shutdown(sv[0], SHUT_WR);
+	while (!wire_recv(sv[1], NULL, &f, err, sizeof(err))) {
+		if (f.command == VMOTION_CMD_PAGES)
+			pages_apply(mem, PAGES, hashes, &f, err, sizeof(err));
+		wire_frame_free(&f);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receiver's side of the wire, on the host: frames go through a
+ * socketpair; good ones arrive intact, and every kind of bad one (magic,
+ * command, flags, oversize length, checksum, PAGES descriptors and sizes)
+ * is refused before anything reaches guest memory.
+ */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../pages.h"
+#include "../wire.h"
+#include "kselftest_harness.h"
+
+#define PAGES	64
+
+FIXTURE(wire) {
+	int sv[2];
+	uint8_t *mem;
+	uint64_t *hashes;
+	char err[256];
+};
+
+FIXTURE_SETUP(wire)
+{
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->sv));
+	self->mem = calloc(PAGES, VMOTION_PAGE_SIZE);
+	self->hashes = page_hashes_new(PAGES);
+	ASSERT_NE(NULL, self->mem);
+	ASSERT_NE(NULL, self->hashes);
+}
+
+FIXTURE_TEARDOWN(wire)
+{
+	close(self->sv[0]);
+	close(self->sv[1]);
+	free(self->mem);
+	free(self->hashes);
+}
+
+TEST_F(wire, round_trip)
+{
+	struct wire_frame f;
+
+	ASSERT_EQ(0, wire_send(self->sv[0], NULL, VMOTION_CMD_ITER_END, 7,
+			       "abc", 3));
+	ASSERT_EQ(0, wire_recv(self->sv[1], NULL, &f, self->err,
+			       sizeof(self->err)));
+	EXPECT_EQ(VMOTION_CMD_ITER_END, f.command);
+	EXPECT_EQ(7, f.arg);
+	EXPECT_EQ(3, f.length);
+	EXPECT_EQ(0, memcmp(f.payload, "abc", 3));
+	wire_frame_free(&f);
+}
+
+/* Send raw bytes as if from a hostile peer; expect a refusal naming @why. */
+static void expect_refused(struct __test_metadata *_metadata, int sv[2],
+			   const void *buf, size_t len, const char *why)
+{
+	struct wire_frame f;
+	char err[256] = "";
+
+	ASSERT_EQ((ssize_t)len, write(sv[0], buf, len));
+	shutdown(sv[0], SHUT_WR);
+	ASSERT_EQ(-1, wire_recv(sv[1], NULL, &f, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, why)) {
+		TH_LOG("error was \"%s\"", err);
+	}
+}
+
+static struct vmotion_frame header(uint16_t cmd, uint64_t len)
+{
+	struct vmotion_frame h = {
+		.magic = htole32(VMOTION_WIRE_MAGIC),
+		.command = htole16(cmd),
+		.length = htole64(len),
+	};
+
+	h.checksum = htole64(wire_checksum(&h, NULL, 0));
+	return h;
+}
+
+TEST_F(wire, bad_magic)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_HELLO, 0);
+
+	h.magic = 0x12345678;
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "bad magic");
+}
+
+TEST_F(wire, unknown_command)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_MAX, 0);
+
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "unknown frame command");
+}
+
+TEST_F(wire, flags_set)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_HELLO, 0);
+
+	h.flags = htole16(1);
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "flags");
+}
+
+TEST_F(wire, oversize)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_PAGES, 1ULL << 40);
+
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "exceeds");
+}
+
+TEST_F(wire, truncated)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_HELLO, 100);
+
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "connection lost");
+}
+
+TEST_F(wire, corrupted_payload)
+{
+	struct {
+		struct vmotion_frame h;
+		char p[4];
+	} fr = { .h = header(VMOTION_CMD_ABORT, 4), .p = "abcd" };
+
+	fr.h.checksum = htole64(wire_checksum(&fr.h, fr.p, 4));
+	fr.p[2] ^= 1;
+	expect_refused(_metadata, self->sv, &fr, sizeof(fr), "checksum");
+}
+
+static long apply(FIXTURE_DATA(wire) *self, uint64_t n, const void *p,
+		  size_t len)
+{
+	struct wire_frame f = {
+		.command = VMOTION_CMD_PAGES, .arg = n, .length = len,
+		.payload = (void *)p,
+	};
+
+	return pages_apply(self->mem, PAGES, self->hashes, &f, self->err,
+			   sizeof(self->err));
+}
+
+TEST_F(wire, pages_good)
+{
+	struct {
+		uint64_t d[2];
+		uint8_t page[VMOTION_PAGE_SIZE];
+	} b;
+
+	memset(self->mem + 5 * VMOTION_PAGE_SIZE, 0x55, VMOTION_PAGE_SIZE);
+	b.d[0] = htole64(3);
+	b.d[1] = htole64(5 | VMOTION_PAGE_ZERO);
+	memset(b.page, 0xab, sizeof(b.page));
+	ASSERT_EQ(2, apply(self, 2, &b, sizeof(b)));
+	EXPECT_EQ(0xab, self->mem[3 * VMOTION_PAGE_SIZE + 100]);
+	EXPECT_EQ(0, self->mem[5 * VMOTION_PAGE_SIZE + 100]);
+	EXPECT_EQ(page_hash(b.page), self->hashes[3]);
+	EXPECT_EQ(page_zero_hash(), self->hashes[5]);
+}
+
+TEST_F(wire, pages_bad)
+{
+	uint64_t d[2] = { htole64(PAGES), htole64(1) };
+	uint8_t *buf = calloc(1, 16 + 2 * VMOTION_PAGE_SIZE);
+
+	ASSERT_NE(NULL, buf);
+	/* a page past the guest's end */
+	memcpy(buf, d, 16);
+	EXPECT_EQ(-1, apply(self, 2, buf, 16 + 2 * VMOTION_PAGE_SIZE));
+	/* reserved descriptor bits */
+	d[0] = htole64(1ULL << 60);
+	memcpy(buf, d, 16);
+	EXPECT_EQ(-1, apply(self, 2, buf, 16 + 2 * VMOTION_PAGE_SIZE));
+	/* one page of data missing */
+	d[0] = htole64(2);
+	memcpy(buf, d, 16);
+	EXPECT_EQ(-1, apply(self, 2, buf, 16 + VMOTION_PAGE_SIZE));
+	/* more descriptors than bytes, and too many */
+	EXPECT_EQ(-1, apply(self, 3, buf, 16));
+	EXPECT_EQ(-1, apply(self, VMOTION_MAX_BATCH + 1, buf, 16));
+	EXPECT_EQ(-1, apply(self, 0, buf, 0));
+	/* nothing reached memory */
+	EXPECT_EQ(0, self->mem[2 * VMOTION_PAGE_SIZE]);
+	free(buf);
+}
+
+TEST_HARNESS_MAIN

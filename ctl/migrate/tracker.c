@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The tracker interface: choosing an implementation, merging VMM writes. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vmotionctl.h"
+#include "tracker.h"
+
+int tracker_init(struct tracker *t, const char *name, struct vm_client *vmm,
+		 int vm_fd, uint64_t nr_pages)
+{
+	memset(t, 0, sizeof(*t));
+	t->vmm = vmm;
+	t->vm_fd = vm_fd;
+	t->nr_pages = nr_pages;
+	/* vmtrace.ko has no tracking API yet: auto means KVM's dirty log. */
+	if (!strcmp(name, "auto") || !strcmp(name, "kvm")) {
+		t->ops = &tracker_kvm_ops;
+		return 0;
+	}
+	if (!strcmp(name, "vmtrace"))
+		return fail("--tracker vmtrace: vmtrace.ko cannot track pages yet");
+	return fail("--tracker \"%s\": auto or kvm", name);
+}
+
+int tracker_start(struct tracker *t)
+{
+	if (t->ops->start(t))
+		return -1;
+	t->started = true;
+	return 0;
+}
+
+static int merge_vmm_writes(struct tracker *t, uint64_t *bitmap)
+{
+	size_t bytes = tracker_bitmap_bytes(t->nr_pages), i;
+	uint64_t *vmm;
+	size_t len;
+
+	if (vm_client_request(t->vmm, "get-dirty", NULL))
+		return fail("get-dirty: %s", t->vmm->reply);
+	len = strtoull(t->vmm->reply + 3, NULL, 10);
+	if (len != bytes)
+		return fail("get-dirty: %zu bytes, expected %zu", len, bytes);
+	vmm = malloc(len);
+	if (!vmm || vm_client_read_body(t->vmm, vmm, len)) {
+		free(vmm);
+		return fail("get-dirty: lost the VMM");
+	}
+	for (i = 0; i < len / 8; i++)
+		bitmap[i] |= vmm[i];
+	free(vmm);
+	return 0;
+}
+
+int64_t tracker_harvest(struct tracker *t, uint64_t *bitmap)
+{
+	size_t words = tracker_bitmap_bytes(t->nr_pages) / 8, i;
+	int64_t n = 0;
+
+	memset(bitmap, 0, words * 8);
+	if (t->ops->harvest(t, bitmap) || merge_vmm_writes(t, bitmap))
+		return -1;
+	/* Bits past the last page mean nothing; keep them clear. */
+	if (t->nr_pages % 64)
+		bitmap[words - 1] &= (1ULL << (t->nr_pages % 64)) - 1;
+	for (i = 0; i < words; i++)
+		n += __builtin_popcountll(bitmap[i]);
+	return n;
+}
+
+void tracker_stop(struct tracker *t)
+{
+	if (t->started)
+		t->ops->stop(t);
+	t->started = false;
+}

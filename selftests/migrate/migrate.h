@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the migration selftests: a `vmotionctl receive` as a
+ * child process, `vmotionctl migrate` in the foreground or background,
+ * and reading its JSON report.  Header-only: the generic selftest rule
+ * links selftests/lib and nothing else.
+ */
+#ifndef SELFTESTS_MIGRATE_H
+#define SELFTESTS_MIGRATE_H
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/vmm.h"
+
+static inline double mt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The network namespace vmotionctl runs in, or NULL for this one. */
+static const char *mt_netns;
+
+static inline pid_t mt_spawn(const char *const *args, const char *out)
+{
+	const char *argv[64];
+	unsigned int n = 0;
+	pid_t pid;
+	int fd;
+
+	if (mt_netns) {
+		argv[n++] = "/usr/sbin/ip";
+		argv[n++] = "netns";
+		argv[n++] = "exec";
+		argv[n++] = mt_netns;
+	}
+	argv[n++] = vmm_binary();
+	while (*args && n < 63)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid)
+		return pid;
+	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	execv(argv[0], (char **)argv);
+	_exit(127);
+}
+
+/* The whole of a small file, NUL-terminated, in a static buffer. */
+static inline const char *mt_slurp(const char *path)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static inline bool mt_file_wait(const char *path, const char *needle,
+				int timeout_s)
+{
+	double end = mt_now() + timeout_s;
+
+	while (mt_now() < end) {
+		if (strstr(mt_slurp(path), needle))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/*
+ * `vmotionctl receive --listen @addr` with @rx's sockets and log, plus
+ * @extra (NULL-ended, may be NULL); waits until it listens.  0 or -1.
+ */
+static inline int mt_receiver_start(struct vmm *rx, const char *addr,
+				    const char *const *extra)
+{
+	const char *all[32] = { "receive", "--listen", addr, "--control",
+				rx->control, "--console", rx->console,
+				"--log", rx->log };
+	unsigned int n = 9;
+
+	while (extra && *extra && n < 31)
+		all[n++] = *extra++;
+	all[n] = NULL;
+	rx->pid = mt_spawn(all, rx->out);
+	if (rx->pid < 0)
+		return -1;
+	return mt_file_wait(rx->out, "listening on", 10) ? 0 : -1;
+}
+
+/* Start `vmotionctl migrate` in the background; its output in @out. */
+static inline pid_t mt_migrate_bg(const char *control, const char *to,
+				  const char *json, const char *out,
+				  const char *const *extra)
+{
+	const char *all[32] = { "migrate", "--control", control, "--to", to,
+				"--json", json };
+	unsigned int n = 7;
+
+	while (extra && *extra && n < 31)
+		all[n++] = *extra++;
+	all[n] = NULL;
+	return mt_spawn(all, out);
+}
+
+/* Wait for a child; its exit status, or -1 after @timeout_s. */
+static inline int mt_wait(pid_t pid, int timeout_s)
+{
+	double end = mt_now() + timeout_s;
+	int status;
+
+	while (mt_now() < end) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+						   128 + WTERMSIG(status);
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* A number from the JSON report ("key": value), or -1. */
+static inline double mt_json_num(const char *json, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\": ", key);
+	p = strstr(json, k);
+	return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+static inline unsigned long long mt_field(const char *reply, const char *key)
+{
+	const char *p = strstr(reply, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : ~0ULL;
+}
+
+/* A TCP port for this test process, so parallel runs do not collide. */
+static inline int mt_port(int i)
+{
+	return 40000 + (getpid() % 5000) * 4 + i;
+}
+
+#endif

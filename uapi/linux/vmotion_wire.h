@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vmotion migration wire protocol, version 1.
+ *
+ * One TCP connection from the source (`vmotionctl migrate`) to the
+ * destination (`vmotionctl receive`).  Everything on it is a frame: a fixed
+ * 32-byte little-endian header followed by @length payload bytes.  The
+ * checksum is XXH64 (seed 0) over the header with @checksum zeroed, then
+ * the payload, so a flipped bit anywhere in a frame is caught.
+ *
+ * The source sends requests; the destination answers HELLO, SPEC,
+ * ITER_END, CHECKPOINT and COMMIT with one RESPONSE each.  PAGES frames are
+ * not answered one by one (that would cost a round trip per batch): an
+ * error found in them is reported in the RESPONSE to the next ITER_END or
+ * CHECKPOINT, or by closing the connection.
+ *
+ * See Documentation/admin-guide/vmotion-protocol.rst.
+ */
+#ifndef _UAPI_LINUX_VMOTION_WIRE_H
+#define _UAPI_LINUX_VMOTION_WIRE_H
+
+#include <linux/const.h>
+#include <linux/types.h>
+
+#define VMOTION_WIRE_MAGIC	0x4e544f4d /* "MOTN", little-endian */
+#define VMOTION_WIRE_VERSION	1
+
+enum vmotion_cmd {
+	VMOTION_CMD_INVALID = 0,
+	VMOTION_CMD_HELLO,	/* struct vmotion_hello; the first frame */
+	VMOTION_CMD_SPEC,	/* struct vmotion_spec + CPUID entries */
+	VMOTION_CMD_PAGES,	/* @arg descriptors, then the non-zero pages */
+	VMOTION_CMD_ITER_END,	/* @arg = iteration number; no payload */
+	VMOTION_CMD_CHECKPOINT,	/* the VM state blob (vmotionctl.rst) */
+	VMOTION_CMD_COMMIT,	/* the source will never run the VM again */
+	VMOTION_CMD_ABORT,	/* payload: reason text; no response */
+	VMOTION_CMD_RESPONSE,	/* @arg = enum vmotion_status */
+	VMOTION_CMD_MAX,
+};
+
+enum vmotion_status {
+	VMOTION_STATUS_OK = 0,
+	VMOTION_STATUS_ERROR = 1,	/* payload: the reason, text */
+};
+
+struct vmotion_frame {
+	__le32 magic;
+	__le16 command;		/* enum vmotion_cmd */
+	__le16 flags;		/* none defined in version 1; must be 0 */
+	__le64 arg;		/* per command */
+	__le64 length;		/* payload bytes following the header */
+	__le64 checksum;
+};
+
+/* No payload is larger: a PAGES batch is at most 256 pages. */
+#define VMOTION_MAX_PAYLOAD	(16U << 20)
+#define VMOTION_PAGE_SIZE	4096U
+#define VMOTION_MAX_BATCH	256U
+
+/*
+ * A PAGES descriptor: the guest page frame number, plus VMOTION_PAGE_ZERO
+ * when the page is all zeroes (no data follows for it).
+ */
+#define VMOTION_PAGE_ZERO	_BITULL(63)
+#define VMOTION_PFN_MASK	(_BITULL(52) - 1)
+
+struct vmotion_hello {
+	__le32 version;		/* VMOTION_WIRE_VERSION */
+	__le32 reserved;
+};
+
+/*
+ * The destination's answer to HELLO (RESPONSE payload): what it offers.
+ * Followed by @nent struct vmotion_cpuid entries: the CPUID its KVM supports.
+ */
+struct vmotion_offer {
+	__le32 version;
+	__le32 max_cpus;
+	__le64 max_mem;
+	__le32 nent;
+	__le32 reserved;
+};
+
+struct vmotion_cpuid {
+	__le32 function;
+	__le32 index;
+	__le32 eax, ebx, ecx, edx;
+};
+
+/* The migration spec.  Followed by @nent struct vmotion_cpuid (the guest's). */
+struct vmotion_spec {
+	__le32 version;
+	__le32 nr_cpus;
+	__le64 mem_size;
+	__le32 backing;		/* 0: 4 KiB, 1: 2 MiB, 2: 1 GiB huge pages */
+	__le32 nent;
+	char source[64];	/* host name of the source, NUL-terminated */
+};
+
+/* RESPONSE payload to CHECKPOINT: the destination's memory hash. */
+struct vmotion_restored {
+	__le64 memory_hash;	/* XXH64 over the per-page XXH3 hashes */
+	__le64 restore_us;	/* time to restore the checkpoint */
+};
+
+#endif
