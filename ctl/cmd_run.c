@@ -266,7 +266,8 @@ int cmd_run(int argc, char **argv)
 	control_loop(ctl);
 	vm_stop(&vm, 0, "quit");
 	ret = vm_wait(&vm);
-	if (ret)
+	/* A guest that stopped by itself says why, even when it is no error. */
+	if (ret || strcmp(vm.exit_reason, "quit"))
 		fprintf(stderr, "vmotionctl: %s\n", vm.exit_reason);
 out_ctl:
 	control_close(ctl);

@@ -375,6 +375,15 @@ static int handle_request(struct control *ctl, struct client *c, char *line)
 	}
 	if (!strcmp(cmd, "save-state"))
 		return cmd_save_state(ctl, c);
+	if (!strcmp(cmd, "cpu-state")) {
+		char state[480];
+
+		if (!ctl->vm->pause_req)
+			return reply(c, "error cpu-state needs a paused VM");
+		if (vm_describe_cpus(ctl->vm, state, sizeof(state)))
+			return reply(c, "error cannot read the vCPUs");
+		return reply(c, "ok %s", state);
+	}
 	if (!strcmp(cmd, "get-fds"))
 		return send_fds(c, ctl->vm->vm_fd, ctl->vm->mem_fd);
 	if (!strcmp(cmd, "get-dirty"))

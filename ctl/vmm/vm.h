@@ -93,6 +93,9 @@ int vm_wait(struct vm *vm);
 
 /* What this host's KVM can give a guest: malloc'ed, NULL on error. */
 struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd);
+/* One line per paused vCPU (registers, LAPIC timer, pending events). */
+int vm_describe_cpus(struct vm *vm, char *buf, size_t len);
+
 int vcpu_setup_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 int vm_irq_line(struct vm *vm, unsigned int irq, int level);
 

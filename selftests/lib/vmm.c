@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -112,6 +114,8 @@ static pid_t spawn(const char *const *args, const char *out)
 	pid = fork();
 	if (pid)
 		return pid;
+	/* Never outlive the test, even one that dies before its teardown. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
@@ -172,8 +176,69 @@ int vmm_cmd(const char *const *args, char *output, size_t len)
 		if (fd >= 0)
 			close(fd);
 	}
+	status = WIFEXITED(status) ? WEXITSTATUS(status) :
+				     128 + WTERMSIG(status);
+	/* A failing command says why in the TAP output. */
+	if (status)
+		vmm_dump_file(args[0], out);
 	unlink(out);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return status;
+}
+
+void vmm_dump_file(const char *what, const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	long size;
+
+	if (!f)
+		return;
+	/* The last 4 KiB is where the reason is. */
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	if (size > 4096) {
+		fseek(f, size - 4096, SEEK_SET);
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+	} else {
+		rewind(f);
+	}
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "# %s| %s%s", what, line,
+			strchr(line, '\n') ? "" : "\n");
+	fclose(f);
+}
+
+void vmm_dump(struct vmm *v)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct vm_client c;
+
+	int status;
+
+	vmm_dump_file("vmm", v->out);
+	vmm_dump_file("serial", v->log);
+	if (v->pid < 0)
+		return;
+	if (waitpid(v->pid, &status, WNOHANG) == v->pid) {
+		fprintf(stderr, "# vmm| exited: %s %d\n",
+			WIFEXITED(status) ? "status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) :
+					    WTERMSIG(status));
+		v->pid = -1;
+		return;
+	}
+	/* Where the vCPUs are, if the VMM still answers within 5 s. */
+	if (vm_client_connect(&c, v->control))
+		return;
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (vm_client_request(&c, "pause", NULL) ||
+	    vm_client_request(&c, "cpu-state", NULL))
+		fprintf(stderr, "# vmm| cannot pause: %s\n",
+			c.reply[0] ? c.reply : "no answer in 5 s");
+	else
+		fprintf(stderr, "# vmm| %s\n", c.reply);
+	vm_client_close(&c);
 }
 
 int vmm_wait(struct vmm *v, int timeout_s)

@@ -38,6 +38,10 @@ void vmm_cleanup(struct vmm *v);
 int vmm_start(struct vmm *v, const char *const *args, int timeout_s);
 /* Run vmotionctl with @args to completion; its exit status, -1 on error. */
 int vmm_cmd(const char *const *args, char *output, size_t len);
+/* Copy the tail of a file (prefixed "# WHAT| ") to stderr. */
+void vmm_dump_file(const char *what, const char *path);
+/* After a failure: the VMM's own output and the guest's serial log. */
+void vmm_dump(struct vmm *v);
 /* Wait for the VMM process to exit; its exit status, or -1 on timeout. */
 int vmm_wait(struct vmm *v, int timeout_s);
 void vmm_kill(struct vmm *v);

@@ -40,8 +40,12 @@ FIXTURE_SETUP(guest)
 	self->console = -1;
 	ASSERT_EQ(0, vmm_init(&self->v));
 	ASSERT_EQ(0, vmm_start(&self->v, args, 30));
-	ASSERT_TRUE(vmm_log_wait(&self->v, "VMOTION-GUEST-UP", 120))
-		TH_LOG("the guest did not reach init; see %s", self->v.log);
+	if (!vmm_log_wait(&self->v, "VMOTION-GUEST-UP", 120)) {
+		/* A failed setup skips the teardown. */
+		vmm_dump(&self->v);
+		vmm_cleanup(&self->v);
+		ASSERT_TRUE(false) TH_LOG("the guest did not reach init");
+	}
 	TH_LOG("boot to init: %.1f s", seconds() - t0);
 }
 
@@ -49,6 +53,8 @@ FIXTURE_TEARDOWN(guest)
 {
 	if (self->console >= 0)
 		close(self->console);
+	if (!_metadata->passed)
+		vmm_dump(&self->v);
 	vmm_cleanup(&self->v);
 }
 

@@ -41,6 +41,8 @@ FIXTURE_SETUP(dirty)
 
 FIXTURE_TEARDOWN(dirty)
 {
+	if (!_metadata->passed)
+		vmm_dump(&self->v);
 	vmm_cleanup(&self->v);
 }
 

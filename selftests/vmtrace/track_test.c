@@ -215,6 +215,8 @@ FIXTURE_TEARDOWN(trace)
 {
 	free(self->shadow);
 	vt_genl_close(&self->g);
+	if (!_metadata->passed)
+		vmm_dump(&self->gu.v);
 	guest_stop(&self->gu);
 	if (variant->hugepages)
 		hugepages_reserve(-(long)(MEM_BYTES >> 21));
@@ -318,6 +320,8 @@ FIXTURE_SETUP(life)
 FIXTURE_TEARDOWN(life)
 {
 	vt_genl_close(&self->g);
+	if (!_metadata->passed)
+		vmm_dump(&self->gu.v);
 	guest_stop(&self->gu);
 	vt_module_ensure_loaded();
 }
