@@ -2,7 +2,7 @@
 /*
  * vmotionctl migrate: move a running VM to a `vmotionctl receive`.
  *
- *   vmotionctl migrate --control SOCKET --to ADDR:PORT [--tracker auto|kvm]
+ *   vmotionctl migrate --control SOCKET --to ADDR:PORT [--tracker auto|kvm|vmtrace]
  *                      [--max-stun MS] [--max-iterations N] [--timeout S]
  *                      [--json FILE]
  *

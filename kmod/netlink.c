@@ -381,6 +381,14 @@ int vmtrace_nl_harvest_start(struct netlink_callback *cb)
 	return err;
 }
 
+/*
+ * Bytes a chunk message takes besides its bitmap: netlink, genetlink and
+ * attribute headers, the u32 and four padded u64 attributes.
+ */
+#define VMTRACE_NL_CHUNK_OVERHEAD \
+	(NLMSG_HDRLEN + GENL_HDRLEN + 2 * nla_total_size(sizeof(u32)) + \
+	 4 * nla_total_size_64bit(sizeof(u64)) + nla_total_size(0) + 8)
+
 /* A harvest message with its session id and sequence, or NULL if full. */
 static void *vmtrace_nl_harvest_msg(struct sk_buff *skb,
 				    struct netlink_callback *cb,
@@ -399,6 +407,17 @@ static void *vmtrace_nl_harvest_msg(struct sk_buff *skb,
 		return NULL;
 	}
 	return hdr;
+}
+
+/*
+ * How many pages of bitmap fit in what is left of @skb, in whole 64-page
+ * words after the message and attribute headers: 0 if not even one.
+ */
+static u64 vmtrace_nl_chunk_fit(const struct sk_buff *skb)
+{
+	int room = skb_tailroom(skb) - VMTRACE_NL_CHUNK_OVERHEAD;
+
+	return room < 8 ? 0 : (u64)(room / 8) * 64;
 }
 
 static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb,
@@ -468,17 +487,29 @@ int vmtrace_nl_harvest_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	for (; ctx->slot < s->nr_slots; ctx->slot++, ctx->page = 0) {
 		const struct vmtrace_slot *vs = &s->slots[ctx->slot];
 
-		for (; ctx->page < vs->npages;
-		     ctx->page += VMTRACE_HARVEST_CHUNK_PAGES) {
+		while (ctx->page < vs->npages) {
 			u64 n = min_t(u64, VMTRACE_HARVEST_CHUNK_PAGES,
 				      vs->npages - ctx->page);
+			u64 fit = vmtrace_nl_chunk_fit(skb);
 
 			if (find_next_bit(vs->pending, ctx->page + n,
-					  ctx->page) >= ctx->page + n)
+					  ctx->page) >= ctx->page + n) {
+				ctx->page += n;
 				continue;
+			}
+			/*
+			 * The first skb of a dump is small (the reader's
+			 * buffer size is not known yet): send what fits.
+			 */
+			n = min(n, fit);
+			if (!n) {
+				err = -EMSGSIZE;
+				goto out;
+			}
 			err = vmtrace_nl_put_chunk(skb, cb, s, vs, ctx->page, n);
 			if (err)
 				goto out;
+			ctx->page += n;
 		}
 	}
 out:

@@ -14,14 +14,19 @@ int tracker_init(struct tracker *t, const char *name, struct vm_client *vmm,
 	t->vmm = vmm;
 	t->vm_fd = vm_fd;
 	t->nr_pages = nr_pages;
-	/* vmtrace.ko has no tracking API yet: auto means KVM's dirty log. */
-	if (!strcmp(name, "auto") || !strcmp(name, "kvm")) {
+	if (!strcmp(name, "auto"))
+		name = tracker_vmtrace_available() ? "vmtrace" : "kvm";
+	if (!strcmp(name, "kvm")) {
 		t->ops = &tracker_kvm_ops;
 		return 0;
 	}
-	if (!strcmp(name, "vmtrace"))
-		return fail("--tracker vmtrace: vmtrace.ko cannot track pages yet");
-	return fail("--tracker \"%s\": auto or kvm", name);
+	if (!strcmp(name, "vmtrace")) {
+		if (!tracker_vmtrace_available())
+			return fail("--tracker vmtrace: vmtrace.ko is not loaded (or speaks another protocol)");
+		t->ops = &tracker_vmtrace_ops;
+		return 0;
+	}
+	return fail("--tracker \"%s\": auto, kvm or vmtrace", name);
 }
 
 int tracker_start(struct tracker *t)

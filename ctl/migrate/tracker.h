@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Where the migration engine gets its dirty pages.  Narrow on purpose:
- * start, harvest into a bitmap, stop.  Two implementations are planned:
- * KVM's own dirty log (tracker_kvm.c) and vmtrace.ko.
+ * start, harvest into a bitmap, stop.  Two implementations: KVM's own
+ * dirty log (tracker_kvm.c) and vmtrace.ko (tracker_vmtrace.c).
  */
 #ifndef VMOTION_TRACKER_H
 #define VMOTION_TRACKER_H
@@ -29,11 +29,19 @@ struct tracker {
 	int vm_fd;		/* the KVM VM fd from get-fds */
 	uint64_t nr_pages;
 	bool started;
+	void *priv;		/* the implementation's own */
 };
 
 extern const struct tracker_ops tracker_kvm_ops;
+extern const struct tracker_ops tracker_vmtrace_ops;
 
-/* Pick an implementation by name ("auto", "kvm"); 0 or -1 after fail(). */
+/* Whether vmtrace.ko is loaded and speaks our protocol. */
+bool tracker_vmtrace_available(void);
+
+/*
+ * Pick an implementation by name: "kvm", "vmtrace", or "auto" (vmtrace
+ * when it is loaded, else KVM's dirty log); 0 or -1 after fail().
+ */
 int tracker_init(struct tracker *t, const char *name, struct vm_client *vmm,
 		 int vm_fd, uint64_t nr_pages);
 int tracker_start(struct tracker *t);

@@ -8,6 +8,8 @@
  * working with a newer module.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -339,4 +341,173 @@ int vmtrace_nl_dump_sessions(struct vmtrace_nl *nl,
 			  VMTRACE_FAMILY_VERSION);
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	return transact(nl, nlh, session_cb, &d);
+}
+
+static int session_id_attr_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == VMTRACE_A_SESSION_ID &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		*(uint32_t *)data = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int session_id_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, GENL_HDRLEN, session_id_attr_cb, data);
+}
+
+int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t flush,
+		      uint32_t *id)
+{
+	struct nlmsghdr *nlh;
+	int err;
+
+	*id = 0;
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_ATTACH,
+			  VMTRACE_FAMILY_VERSION);
+	mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_VM_FD, vm_fd);
+	if (flush)
+		mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_FLUSH, flush);
+	err = transact(nl, nlh, session_id_cb, id);
+	if (!err && !*id)
+		err = -EPROTO;
+	return err;
+}
+
+static int session_request(struct vmtrace_nl *nl, uint8_t cmd, uint32_t id)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = put_request(nl, nl->family, cmd, VMTRACE_FAMILY_VERSION);
+	mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_ID, id);
+	return transact(nl, nlh, NULL, NULL);
+}
+
+int vmtrace_nl_start(struct vmtrace_nl *nl, uint32_t id)
+{
+	return session_request(nl, VMTRACE_CMD_START, id);
+}
+
+int vmtrace_nl_stop(struct vmtrace_nl *nl, uint32_t id)
+{
+	return session_request(nl, VMTRACE_CMD_STOP, id);
+}
+
+int vmtrace_nl_detach(struct vmtrace_nl *nl, uint32_t id)
+{
+	return session_request(nl, VMTRACE_CMD_DETACH, id);
+}
+
+struct harvest_ctx {
+	uint64_t *bitmap;
+	uint64_t nr_pages;
+	uint64_t seq, header_pages, pages;
+	bool bad;
+	const struct nlattr *tb[VMTRACE_A_HARVEST_MAX + 1];
+};
+
+static int harvest_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct harvest_ctx *h = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type > VMTRACE_A_HARVEST_MAX)
+		return MNL_CB_OK;	/* newer module */
+	if ((type == VMTRACE_A_HARVEST_SLOT &&
+	     mnl_attr_validate(attr, MNL_TYPE_U32)) ||
+	    ((type == VMTRACE_A_HARVEST_SEQ ||
+	      type == VMTRACE_A_HARVEST_DIRTY_PAGES ||
+	      type == VMTRACE_A_HARVEST_BASE_GFN ||
+	      type == VMTRACE_A_HARVEST_FIRST_PAGE ||
+	      type == VMTRACE_A_HARVEST_NR_PAGES) &&
+	     mnl_attr_validate(attr, MNL_TYPE_U64))) {
+		h->bad = true;
+		return MNL_CB_OK;
+	}
+	h->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* One harvest message: the header, or a chunk OR-ed into the bitmap. */
+static int harvest_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct harvest_ctx *h = data;
+	const uint8_t *bits;
+	uint64_t base, first, n, i, gfn;
+
+	memset(h->tb, 0, sizeof(h->tb));
+	if (mnl_attr_parse(nlh, GENL_HDRLEN, harvest_attr_cb, h) < 0 || h->bad)
+		goto bad;
+	if (h->tb[VMTRACE_A_HARVEST_SEQ])
+		h->seq = mnl_attr_get_u64(h->tb[VMTRACE_A_HARVEST_SEQ]);
+	if (h->tb[VMTRACE_A_HARVEST_DIRTY_PAGES])
+		h->header_pages =
+			mnl_attr_get_u64(h->tb[VMTRACE_A_HARVEST_DIRTY_PAGES]);
+	if (!h->tb[VMTRACE_A_HARVEST_BITMAP])
+		return MNL_CB_OK;
+	if (!h->tb[VMTRACE_A_HARVEST_SLOT] ||
+	    !h->tb[VMTRACE_A_HARVEST_BASE_GFN] ||
+	    !h->tb[VMTRACE_A_HARVEST_FIRST_PAGE] ||
+	    !h->tb[VMTRACE_A_HARVEST_NR_PAGES])
+		goto bad;
+	/* Guest RAM lives in address space 0; SMM has none of its own. */
+	if (mnl_attr_get_u32(h->tb[VMTRACE_A_HARVEST_SLOT]) >> 16)
+		return MNL_CB_OK;
+	base = mnl_attr_get_u64(h->tb[VMTRACE_A_HARVEST_BASE_GFN]);
+	first = mnl_attr_get_u64(h->tb[VMTRACE_A_HARVEST_FIRST_PAGE]);
+	n = mnl_attr_get_u64(h->tb[VMTRACE_A_HARVEST_NR_PAGES]);
+	if (n > h->nr_pages || base > h->nr_pages || first > h->nr_pages ||
+	    base + first + n > h->nr_pages ||
+	    mnl_attr_get_payload_len(h->tb[VMTRACE_A_HARVEST_BITMAP]) <
+	    (n + 63) / 64 * 8)
+		goto bad;
+	bits = mnl_attr_get_payload(h->tb[VMTRACE_A_HARVEST_BITMAP]);
+	for (i = 0; i < n; i++) {
+		if (!(bits[i / 8] & (1u << (i % 8))))
+			continue;
+		gfn = base + first + i;
+		h->bitmap[gfn / 64] |= 1ULL << (gfn % 64);
+		h->pages++;
+	}
+	return MNL_CB_OK;
+bad:
+	errno = EPROTO;
+	return MNL_CB_ERROR;
+}
+
+int64_t vmtrace_nl_harvest(struct vmtrace_nl *nl, uint32_t id,
+			   uint64_t *bitmap, uint64_t nr_pages, uint64_t *seq)
+{
+	struct harvest_ctx h = { .bitmap = bitmap, .nr_pages = nr_pages };
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_HARVEST,
+			  VMTRACE_FAMILY_VERSION);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	mnl_attr_put_u32(nlh, VMTRACE_A_HARVEST_SESSION_ID, id);
+	err = transact(nl, nlh, harvest_cb, &h);
+	if (err)
+		return err;
+	/* The header counts the whole set: a lost chunk shows here. */
+	if (h.pages != h.header_pages) {
+		snprintf(nl->error, sizeof(nl->error),
+			 "harvest announced %llu pages, carried %llu",
+			 (unsigned long long)h.header_pages,
+			 (unsigned long long)h.pages);
+		return -EPROTO;
+	}
+	*seq = h.seq;
+	return h.pages;
+}
+
+int vmtrace_nl_harvest_ack(struct vmtrace_nl *nl, uint32_t id, uint64_t seq)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_HARVEST_ACK,
+			  VMTRACE_FAMILY_VERSION);
+	mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_ID, id);
+	mnl_attr_put_u64(nlh, VMTRACE_A_SESSION_HARVESTS, seq);
+	return transact(nl, nlh, NULL, NULL);
 }

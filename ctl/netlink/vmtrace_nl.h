@@ -6,6 +6,7 @@
 #ifndef VMOTION_VMTRACE_NL_H
 #define VMOTION_VMTRACE_NL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vmtrace_nl;
@@ -47,5 +48,25 @@ int vmtrace_nl_dump_sessions(struct vmtrace_nl *nl,
 			     void (*cb)(const struct vmtrace_session_info *s,
 					void *arg),
 			     void *arg);
+
+/*
+ * Tracking a VM (a KVM VM fd this process holds).  @flush is an enum
+ * vmtrace_flush, or 0 for the module's default.  The session belongs to
+ * this socket: closing it ends the session.
+ */
+int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t flush,
+		      uint32_t *id);
+int vmtrace_nl_start(struct vmtrace_nl *nl, uint32_t id);
+int vmtrace_nl_stop(struct vmtrace_nl *nl, uint32_t id);
+int vmtrace_nl_detach(struct vmtrace_nl *nl, uint32_t id);
+/*
+ * Harvest: OR the dirty pages (gfn < @nr_pages) into @bitmap; the count
+ * of pages, or a negative errno.  @seq is what vmtrace_nl_harvest_ack()
+ * must name once the pages are safe; until then each harvest returns
+ * them again.
+ */
+int64_t vmtrace_nl_harvest(struct vmtrace_nl *nl, uint32_t id,
+			   uint64_t *bitmap, uint64_t nr_pages, uint64_t *seq);
+int vmtrace_nl_harvest_ack(struct vmtrace_nl *nl, uint32_t id, uint64_t seq);
 
 #endif

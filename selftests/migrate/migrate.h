@@ -8,8 +8,10 @@
 #ifndef SELFTESTS_MIGRATE_H
 #define SELFTESTS_MIGRATE_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/genl.h"
+#include "../lib/module.h"
 #include "../lib/vmm.h"
+#include "../../uapi/linux/vmtrace.h"
 
 static inline double mt_now(void)
 {
@@ -155,6 +160,47 @@ static inline unsigned long long mt_field(const char *reply, const char *key)
 	const char *p = strstr(reply, key);
 
 	return p ? strtoull(p + strlen(key), NULL, 10) : ~0ULL;
+}
+
+static inline int mt_count_session(struct nlattr **tb, void *arg)
+{
+	(void)tb;
+	++*(int *)arg;
+	return 0;
+}
+
+/*
+ * How many vmtrace sessions exist in network namespace @netns (NULL: this
+ * one), or -1.  Sessions are per namespace: a netlink socket sees those
+ * of the namespace it was created in.
+ */
+static inline int mt_vmtrace_sessions(const char *netns)
+{
+	struct vt_genl g;
+	int n = 0, err, home = -1, ns;
+	char path[96];
+
+	if (netns) {
+		snprintf(path, sizeof(path), "/run/netns/%s", netns);
+		home = open("/proc/self/ns/net", O_RDONLY);
+		ns = open(path, O_RDONLY);
+		if (home < 0 || ns < 0 || setns(ns, CLONE_NEWNET))
+			return -1;
+		close(ns);
+	}
+	err = vt_genl_open(&g);
+	if (home >= 0) {
+		setns(home, CLONE_NEWNET);
+		close(home);
+	}
+
+	if (err)
+		return err == -ENOENT ? 0 : -1;	/* not loaded: none */
+	if (vt_genl_dump(&g, vt_genl_dump_msg(&g, VMTRACE_CMD_GET_SESSION),
+			 VMTRACE_A_SESSION_MAX, mt_count_session, &n))
+		n = -1;
+	vt_genl_close(&g);
+	return n;
 }
 
 /* A TCP port for this test process, so parallel runs do not collide. */

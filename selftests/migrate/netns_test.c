@@ -4,6 +4,7 @@
  * shaped with tc (rate and delay).  The dirty payload migrates over it
  * with equal hashes and verifies on the destination; a link cut during
  * pre-copy ends in a rollback that leaves the source running and intact.
+ * Both trackers (KVM's dirty log, vmtrace.ko from inside the namespace).
  */
 #include "migrate.h"
 #include "kselftest_harness.h"
@@ -16,6 +17,19 @@ static const char *const dirty_64m[] = {
 FIXTURE(ns) {
 	struct vmm src, dst;
 	char nsa[32], nsb[32], to[64], json[128], out[128];
+	const char *tracker[3];
+};
+
+FIXTURE_VARIANT(ns) {
+	const char *tracker;
+};
+
+FIXTURE_VARIANT_ADD(ns, kvm) {
+	.tracker = "kvm",
+};
+
+FIXTURE_VARIANT_ADD(ns, vmtrace) {
+	.tracker = "vmtrace",
 };
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -34,6 +48,11 @@ static int sh(const char *fmt, ...)
 FIXTURE_SETUP(ns)
 {
 	int id = getpid() % 10000;
+
+	self->tracker[0] = "--tracker";
+	self->tracker[1] = variant->tracker;
+	if (!strcmp(variant->tracker, "vmtrace"))
+		ASSERT_EQ(0, vt_module_ensure_loaded());
 
 	snprintf(self->nsa, sizeof(self->nsa), "vmsrc%d", id);
 	snprintf(self->nsb, sizeof(self->nsb), "vmdst%d", id);
@@ -68,6 +87,10 @@ FIXTURE_SETUP(ns)
 
 FIXTURE_TEARDOWN(ns)
 {
+	if (!_metadata->passed) {
+		vmm_dump(&self->src);
+		vmm_dump(&self->dst);
+	}
 	vmm_cleanup(&self->src);
 	vmm_cleanup(&self->dst);
 	sh("ip netns del %s; ip netns del %s", self->nsa, self->nsb);
@@ -92,7 +115,7 @@ TEST_F_TIMEOUT(ns, dirty_64m_over_veth, 200)
 
 	sleep(1);
 	pid = mt_migrate_bg(self->src.control, self->to, self->json,
-			    self->out, NULL);
+			    self->out, self->tracker);
 	ASSERT_EQ(0, mt_wait(pid, 150)) {
 		fprintf(stderr, "# %s# %s", mt_slurp(self->out),
 			mt_slurp(self->dst.out));
@@ -101,6 +124,7 @@ TEST_F_TIMEOUT(ns, dirty_64m_over_veth, 200)
 	json = mt_slurp(self->json);
 	fprintf(stderr, "# report: %s", json);
 	EXPECT_NE(NULL, strstr(json, "\"memory_hash_equal\": true"));
+	EXPECT_NE(NULL, strstr(json, variant->tracker));
 	EXPECT_LE(mt_json_num(json, "stun_ms"), 500);
 	EXPECT_EQ(0, vmm_wait(&self->src, 10));
 	expect_healthy(_metadata, &self->dst);
@@ -108,8 +132,9 @@ TEST_F_TIMEOUT(ns, dirty_64m_over_veth, 200)
 
 TEST_F_TIMEOUT(ns, link_cut_in_precopy_rolls_back, 200)
 {
-	static const char *const never[] = {
-		"--max-stun", "1", "--max-iterations", "10000", NULL
+	const char *never[] = {
+		"--max-stun", "1", "--max-iterations", "10000",
+		"--tracker", variant->tracker, NULL
 	};
 	const char *json;
 	pid_t pid;
@@ -125,6 +150,7 @@ TEST_F_TIMEOUT(ns, link_cut_in_precopy_rolls_back, 200)
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
 		TH_LOG("%s", json);
 	expect_healthy(_metadata, &self->src);
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->nsa));
 }
 
 TEST_HARNESS_MAIN

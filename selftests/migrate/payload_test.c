@@ -6,7 +6,8 @@
  * the destination can migrate it on again.  Rollbacks: a destination
  * killed in pre-copy, one that cannot take the VM, one that never
  * converges; each leaves the source running, unlocked and intact, and a
- * second migration then succeeds.
+ * second migration then succeeds.  Every test runs with both trackers:
+ * KVM's dirty log (through the VMM) and vmtrace.ko.
  */
 #include "migrate.h"
 #include "kselftest_harness.h"
@@ -21,8 +22,22 @@ FIXTURE(mig) {
 	char to[64], json[128], out[128];
 };
 
+FIXTURE_VARIANT(mig) {
+	const char *tracker;
+};
+
+FIXTURE_VARIANT_ADD(mig, kvm) {
+	.tracker = "kvm",
+};
+
+FIXTURE_VARIANT_ADD(mig, vmtrace) {
+	.tracker = "vmtrace",
+};
+
 FIXTURE_SETUP(mig)
 {
+	if (!strcmp(variant->tracker, "vmtrace"))
+		ASSERT_EQ(0, vt_module_ensure_loaded());
 	ASSERT_EQ(0, vmm_init(&self->src));
 	ASSERT_EQ(0, vmm_init(&self->dst));
 	snprintf(self->to, sizeof(self->to), "127.0.0.1:%d", mt_port(0));
@@ -35,6 +50,10 @@ FIXTURE_SETUP(mig)
 
 FIXTURE_TEARDOWN(mig)
 {
+	if (!_metadata->passed) {
+		vmm_dump(&self->src);
+		vmm_dump(&self->dst);
+	}
 	vmm_cleanup(&self->src);
 	vmm_cleanup(&self->dst);
 }
@@ -63,14 +82,30 @@ static void expect_healthy(struct __test_metadata *_metadata, struct vmm *v)
 	EXPECT_STREQ("ok bad_pages=0", reply);
 }
 
-static int migrate(FIXTURE_DATA(mig) *self, struct vmm *from,
+/* The variant's tracker, then @extra. */
+static const char *const *with_tracker(const FIXTURE_VARIANT(mig) *variant,
+				       const char *const *extra)
+{
+	static const char *args[16];
+	unsigned int n = 0;
+
+	args[n++] = "--tracker";
+	args[n++] = variant->tracker;
+	while (extra && *extra && n < 15)
+		args[n++] = *extra++;
+	args[n] = NULL;
+	return args;
+}
+
+static int migrate(FIXTURE_DATA(mig) *self,
+		   const FIXTURE_VARIANT(mig) *variant, struct vmm *from,
 		   const char *const *extra)
 {
 	pid_t pid;
 
 	unlink(self->json);
 	pid = mt_migrate_bg(from->control, self->to, self->json, self->out,
-			    extra);
+			    with_tracker(variant, extra));
 	return mt_wait(pid, 120);
 }
 
@@ -81,7 +116,7 @@ TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
 
 	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
 	usleep(300000);	/* let the payload dirty some memory */
-	ASSERT_EQ(0, migrate(self, &self->src, NULL)) {
+	ASSERT_EQ(0, migrate(self, variant, &self->src, NULL)) {
 		show("migrate", self->out);
 		show("receive", self->dst.out);
 	}
@@ -89,6 +124,7 @@ TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
 	json = mt_slurp(self->json);
 	fprintf(stderr, "# report: %s", json);
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"ok\""));
+	EXPECT_NE(NULL, strstr(json, variant->tracker));
 	EXPECT_NE(NULL, strstr(json, "\"memory_hash_equal\": true"));
 	EXPECT_NE(NULL, strstr(json, "\"source_memory_verified\": true"));
 	EXPECT_GT(mt_json_num(json, "stun_ms"), 0);
@@ -111,7 +147,7 @@ TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
 		 self->dst.dir);
 	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
 		 self->dst.dir);
-	ASSERT_EQ(0, migrate(self, &self->dst, NULL)) {
+	ASSERT_EQ(0, migrate(self, variant, &self->dst, NULL)) {
 		show("migrate back", self->out);
 		show("receive", self->src.out);
 	}
@@ -123,33 +159,35 @@ TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
 
 /* The rolled-back source: running, unlocked, untraced, intact. */
 static void expect_rolled_back(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(mig) *self, const char *reason)
+			       FIXTURE_DATA(mig) *self,
+			       const FIXTURE_VARIANT(mig) *variant,
+			       const char *reason)
 {
 	const char *json = mt_slurp(self->json);
+	struct vm_client c;
 
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
 		TH_LOG("report: %s", json);
 	EXPECT_NE(NULL, strstr(json, reason)) TH_LOG("report: %s", json);
 	expect_healthy(_metadata, &self->src);
+	/* No vmtrace session is left behind (none was made for kvm). */
+	EXPECT_EQ(0, mt_vmtrace_sessions(NULL));
 	/* Dirty logging is off: a new controller may turn it on. */
-	{
-		struct vm_client c;
-
-		ASSERT_EQ(0, vm_client_connect(&c, self->src.control));
-		EXPECT_EQ(0, vm_client_request(&c, "dirty-log on", NULL))
-			TH_LOG("%s", c.reply);
-		vm_client_close(&c);
-	}
+	ASSERT_EQ(0, vm_client_connect(&c, self->src.control));
+	EXPECT_EQ(0, vm_client_request(&c, "dirty-log on", NULL))
+		TH_LOG("%s", c.reply);
+	vm_client_close(&c);
 }
 
 static void second_migration_succeeds(struct __test_metadata *_metadata,
-				      FIXTURE_DATA(mig) *self)
+				      FIXTURE_DATA(mig) *self,
+				      const FIXTURE_VARIANT(mig) *variant)
 {
 	vmm_cleanup(&self->dst);
 	ASSERT_EQ(0, vmm_init(&self->dst));
 	snprintf(self->to, sizeof(self->to), "127.0.0.1:%d", mt_port(2));
 	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	ASSERT_EQ(0, migrate(self, &self->src, NULL)) {
+	ASSERT_EQ(0, migrate(self, variant, &self->src, NULL)) {
 		show("migrate", self->out);
 		show("receive", self->dst.out);
 	}
@@ -166,14 +204,14 @@ TEST_F_TIMEOUT(mig, receiver_killed_in_precopy_rolls_back, 120)
 
 	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
 	pid = mt_migrate_bg(self->src.control, self->to, self->json,
-			    self->out, never);
+			    self->out, with_tracker(variant, never));
 	ASSERT_TRUE(mt_file_wait(self->out, "phase 1:", 60))
 		show("migrate", self->out);
 	vmm_kill(&self->dst);
 	EXPECT_EQ(1, mt_wait(pid, 60));
 	show("migrate", self->out);
-	expect_rolled_back(_metadata, self, "lost the destination");
-	second_migration_succeeds(_metadata, self);
+	expect_rolled_back(_metadata, self, variant, "lost the destination");
+	second_migration_succeeds(_metadata, self, variant);
 }
 
 TEST_F_TIMEOUT(mig, no_convergence_hits_max_iterations, 120)
@@ -183,8 +221,8 @@ TEST_F_TIMEOUT(mig, no_convergence_hits_max_iterations, 120)
 	};
 
 	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	EXPECT_EQ(1, migrate(self, &self->src, never));
-	expect_rolled_back(_metadata, self, "did not converge after 3 iterations");
+	EXPECT_EQ(1, migrate(self, variant, &self->src, never));
+	expect_rolled_back(_metadata, self, variant, "did not converge after 3 iterations");
 	/* The destination discarded its VM and listens again. */
 	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 10));
 	EXPECT_FALSE(file_exists(self->dst.control));
@@ -207,20 +245,20 @@ TEST_F_TIMEOUT(mig, incompatible_destinations_refused, 120)
 		snprintf(self->to, sizeof(self->to), "127.0.0.1:%d",
 			 mt_port(i));
 		ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, rx[i]));
-		EXPECT_EQ(1, migrate(self, &self->src, NULL));
-		expect_rolled_back(_metadata, self, why[i]);
+		EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
+		expect_rolled_back(_metadata, self, variant, why[i]);
 	}
 }
 
 TEST_F_TIMEOUT(mig, bad_addresses, 120)
 {
-	EXPECT_EQ(1, migrate(self, &self->src, NULL));	/* nobody listens */
-	expect_rolled_back(_metadata, self, "cannot connect");
+	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));	/* nobody listens */
+	expect_rolled_back(_metadata, self, variant, "cannot connect");
 	strcpy(self->to, "no-such-host.invalid:1");
-	EXPECT_EQ(1, migrate(self, &self->src, NULL));
-	expect_rolled_back(_metadata, self, "cannot connect");
+	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
+	expect_rolled_back(_metadata, self, variant, "cannot connect");
 	strcpy(self->to, "127.0.0.1");
-	EXPECT_EQ(1, migrate(self, &self->src, NULL));
+	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
 	expect_healthy(_metadata, &self->src);
 }
 

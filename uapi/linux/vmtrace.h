@@ -171,8 +171,10 @@ enum {
  * whole set), each further one a chunk of one memslot's dirty bitmap:
  * SLOT (address space << 16 | slot id), BASE_GFN, FIRST_PAGE (a multiple
  * of 64, relative to the slot), NR_PAGES and BITMAP (little-endian 64-bit
- * words, bit N = page FIRST_PAGE + N).  Chunks without a dirty page are
- * not sent.  The set stays with the session until HARVEST_ACK names its
+ * words, bit N = page FIRST_PAGE + N).  A chunk covers at most
+ * VMTRACE_HARVEST_CHUNK_PAGES pages, fewer when less fits in the message
+ * (read with a 32 KiB buffer to get large chunks).  Chunks without a
+ * dirty page are not sent.  The set stays with the session until HARVEST_ACK names its
  * SEQ; until then every new harvest includes it again.
  */
 #define VMTRACE_HARVEST_CHUNK_PAGES	(32768 * 8)
