@@ -40,6 +40,7 @@ SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c \
 SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
 	     $(BUILD)/selftests/vmtrace/netlink_test \
 	     $(BUILD)/selftests/vmtrace/track_test \
+	     $(BUILD)/selftests/vmtrace/throttle_test \
 	     $(BUILD)/selftests/kvm/hlt_test \
 	     $(BUILD)/selftests/vmm/payload_test \
 	     $(BUILD)/selftests/vmm/linux_test \

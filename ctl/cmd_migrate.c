@@ -33,6 +33,7 @@
 #include "migrate/compat.h"
 #include "migrate/net.h"
 #include "migrate/pages.h"
+#include "migrate/sdps.h"
 #include "migrate/tracker.h"
 #include "migrate/wire.h"
 #include "parse.h"
@@ -47,11 +48,12 @@ struct iteration {
 	uint64_t pages, bytes;
 	double dirty_pages_per_s, tx_bytes_per_s, seconds;
 	uint64_t bitmap_bytes;
+	uint32_t sdps_us;	/* vCPU sleep per period during the phase */
 };
 
 struct migration {
 	/* options */
-	const char *control, *to, *tracker_name, *json;
+	const char *control, *to, *tracker_name, *sdps_mode, *json;
 	unsigned int max_stun_ms, max_iterations, timeout_s;
 
 	/* the source VMM */
@@ -62,6 +64,9 @@ struct migration {
 	uint64_t mem_size, pages;
 	unsigned int cpus;
 	struct tracker tracker;
+	struct sdps sdps;
+	struct vmtrace_throttle_info stun;	/* SDPS totals at the end */
+	bool stun_read;
 
 	/* the destination */
 	int fd;
@@ -87,6 +92,7 @@ static const struct option migrate_options[] = {
 	{ "control", required_argument, NULL, 'C' },
 	{ "to", required_argument, NULL, 't' },
 	{ "tracker", required_argument, NULL, 'T' },
+	{ "sdps", required_argument, NULL, 'S' },
 	{ "max-stun", required_argument, NULL, 's' },
 	{ "max-iterations", required_argument, NULL, 'i' },
 	{ "timeout", required_argument, NULL, 'o' },
@@ -150,6 +156,13 @@ static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 		case 'C': m->control = optarg; break;
 		case 't': m->to = optarg; break;
 		case 'T': m->tracker_name = optarg; break;
+		case 'S':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "on") &&
+			    strcmp(optarg, "off"))
+				return fail("--sdps \"%s\": auto, on or off",
+					    optarg);
+			m->sdps_mode = optarg;
+			break;
 		case 'j': m->json = optarg; break;
 		case 's':
 			if (parse_uint(optarg, 1, 60000, &v))
@@ -474,6 +487,16 @@ static int precopy(struct migration *m)
 			if (now_s() > deadline)
 				return failed(m, "timed out after %u s in pre-copy",
 					      m->timeout_s);
+			/* SDPS: size the vCPU sleeps for the next phase. */
+			if (sdps_active(&m->sdps)) {
+				int64_t us = sdps_update(&m->sdps, dirty_rate,
+							 tx_rate / VMOTION_PAGE_SIZE);
+
+				if (us < 0)
+					return failed(m, "SDPS failed");
+				progress("SDPS: vCPUs sleep %lld us per %u us of running",
+					 (long long)us, m->sdps.period_us);
+			}
 		} else {
 			mask_populated(m, m->bitmap);
 			n = 0;
@@ -494,6 +517,7 @@ static int precopy(struct migration *m)
 				.tx_bytes_per_s = tx_rate,
 				.seconds = t1 - t0,
 				.bitmap_bytes = tracker_bitmap_bytes(m->pages),
+				.sdps_us = m->sdps.sleep_us,
 			};
 		}
 		progress("phase %lld: %lld pages, %.1f MiB in %.2f s (%.1f MiB/s)",
@@ -520,6 +544,12 @@ static int switchover(struct migration *m)
 	uint64_t src_hash, words = tracker_bitmap_bytes(m->pages) / 8, w;
 	int r;
 
+	/* A sleeping vCPU would only delay the pause: lift SDPS first. */
+	if (sdps_active(&m->sdps)) {
+		if (sdps_stop(&m->sdps, &m->stun))
+			return failed(m, "SDPS: cannot lift the throttle");
+		m->stun_read = true;
+	}
 	progress("switchover: pausing the source");
 	if (vmm_req(m, "pause"))
 		return -1;
@@ -615,6 +645,9 @@ static void rollback(struct migration *m)
 			  strlen(m->reason));
 	if (m->vmm.fd < 0)
 		return;
+	if (sdps_active(&m->sdps) && !sdps_stop(&m->sdps, &m->stun))
+		m->stun_read = true;
+	sdps_close(&m->sdps);
 	tracker_stop(&m->tracker);
 	if (m->paused && !vm_client_request(&m->vmm, "resume", NULL))
 		m->paused = false;
@@ -660,15 +693,43 @@ static void write_json(struct migration *m, const char *result)
 		(unsigned long long)m->batch.data_pages, m->state_bytes,
 		m->rtt_s * 1e3, (unsigned long long)m->switchover_pages);
 	for (i = 0; i < m->nr_iter; i++)
-		fprintf(f, "%s\n    { \"phase\": %lld, \"pages\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"dirty_pages_per_s\": %.0f, \"tx_bytes_per_s\": %.0f, \"bitmap_bytes\": %llu }",
+		fprintf(f, "%s\n    { \"phase\": %lld, \"pages\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"dirty_pages_per_s\": %.0f, \"tx_bytes_per_s\": %.0f, \"bitmap_bytes\": %llu, \"sdps_us\": %u }",
 			i ? "," : "", (long long)m->iter[i].number,
 			(unsigned long long)m->iter[i].pages,
 			(unsigned long long)m->iter[i].bytes,
 			m->iter[i].seconds, m->iter[i].dirty_pages_per_s,
 			m->iter[i].tx_bytes_per_s,
-			(unsigned long long)m->iter[i].bitmap_bytes);
-	fprintf(f, "%s]\n}\n", m->nr_iter ? "\n  " : "");
+			(unsigned long long)m->iter[i].bitmap_bytes,
+			m->iter[i].sdps_us);
+	fprintf(f, "%s],\n", m->nr_iter ? "\n  " : "");
+	/* SDPS: what each vCPU slept in all, as vmtrace counted it. */
+	fprintf(f, "  \"sdps\": %s,\n  \"sdps_stun_ms_per_vcpu\": [",
+		m->stun_read ? "true" : "false");
+	for (i = 0; m->stun_read && i < m->stun.nr_vcpus; i++)
+		fprintf(f, "%s%.3f", i ? ", " : "",
+			m->stun.vcpus[i].stun_ns / 1e6);
+	fprintf(f, "]\n}\n");
 	fclose(f);
+}
+
+/*
+ * SDPS goes through vmtrace whatever the tracker: with KVM's dirty log an
+ * own session, attached before the tracker starts (@before); with the
+ * vmtrace tracker its session, once started.
+ */
+static int setup_sdps(struct migration *m, bool before)
+{
+	bool vmtrace = m->tracker.ops == &tracker_vmtrace_ops;
+	bool want = !strcmp(m->sdps_mode, "on") ||
+		    (!strcmp(m->sdps_mode, "auto") &&
+		     (vmtrace || tracker_vmtrace_available()));
+
+	if (!want || before == vmtrace)
+		return 0;
+	if (vmtrace ? sdps_share(&m->sdps, &m->tracker) :
+		      sdps_attach(&m->sdps, m->vm_fd))
+		return failed(m, "SDPS needs vmtrace.ko (or --sdps off)");
+	return 0;
 }
 
 static int migrate(struct migration *m)
@@ -707,10 +768,15 @@ static int migrate(struct migration *m)
 	if (tracker_init(&m->tracker, m->tracker_name, &m->vmm, m->vm_fd,
 			 m->pages))
 		return failed(m, "no dirty-page tracker");
+	if (setup_sdps(m, true))
+		return -1;
 	if (tracker_start(&m->tracker))
 		return failed(m, "cannot start the %s tracker",
 			      m->tracker.ops->name);
-	progress("tracking with %s; pre-copy", m->tracker.ops->name);
+	if (setup_sdps(m, false))
+		return -1;
+	progress("tracking with %s; pre-copy; SDPS %s", m->tracker.ops->name,
+		 sdps_active(&m->sdps) ? "ready" : "off");
 	if (precopy(m) || switchover(m))
 		return -1;
 	return 0;
@@ -720,6 +786,7 @@ int cmd_migrate(int argc, char **argv)
 {
 	struct migration m = {
 		.tracker_name = "auto",
+		.sdps_mode = "auto",
 		.max_stun_ms = 500,
 		.max_iterations = 30,
 		.timeout_s = 300,
@@ -759,6 +826,7 @@ int cmd_migrate(int argc, char **argv)
 			 (unsigned long long)m.st.bytes_sent);
 	if (m.json)
 		write_json(&m, result);
+	sdps_close(&m.sdps);
 	page_batch_free(&m.batch);
 	free(m.bitmap);
 	free(m.hashes);

@@ -37,6 +37,9 @@ struct vmtrace_symbol {
 
 #define VMTRACE_SYMBOL(sym, field) \
 	{ .name = "kvm:" #sym, .offset = offsetof(struct vmtrace_kvm_ops, field) }
+/* The few from the core kernel are looked up by their plain name. */
+#define VMTRACE_KERNEL_SYMBOL(sym, field) \
+	{ .name = #sym, .offset = offsetof(struct vmtrace_kvm_ops, field) }
 
 static const struct vmtrace_symbol vmtrace_symbols[] = {
 	VMTRACE_SYMBOL(kvm_arch_mmu_enable_log_dirty_pt_masked,
@@ -49,6 +52,7 @@ static const struct vmtrace_symbol vmtrace_symbols[] = {
 	VMTRACE_SYMBOL(kvm_cpu_dirty_log_size, cpu_dirty_log_size),
 	VMTRACE_SYMBOL(tdp_enabled, tdp_enabled),
 	VMTRACE_SYMBOL(tdp_mmu_enabled, tdp_mmu_enabled),
+	VMTRACE_KERNEL_SYMBOL(task_work_cancel_match, task_work_cancel_match),
 };
 
 typedef unsigned long (*kallsyms_lookup_name_t)(const char *name);

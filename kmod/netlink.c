@@ -230,7 +230,8 @@ static int vmtrace_nl_stop(struct vmtrace_session *s, struct genl_info *info)
 		return -EINVAL;
 	}
 	vmtrace_track_stop(s);
-	return 0;
+	/* A migration that stops tracing is over: so is its throttle. */
+	return vmtrace_throttle_set(s, 0);
 }
 
 int vmtrace_nl_stop_doit(struct sk_buff *skb, struct genl_info *info)
@@ -283,6 +284,98 @@ int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[VMTRACE_A_SESSION_ID],
 				    "no such session");
+		err = -ENOENT;
+	}
+	mutex_unlock(&vmtrace_lock);
+	return err;
+}
+
+static int vmtrace_nl_fill_throttle(struct sk_buff *msg,
+				    const struct vmtrace_session *s)
+{
+	u64 stun_ns, sleeps, total = 0;
+	struct nlattr *nest;
+	unsigned int i;
+
+	if (nla_put_u32(msg, VMTRACE_A_THROTTLE_SESSION_ID, s->id) ||
+	    nla_put_u32(msg, VMTRACE_A_THROTTLE_SLEEP_US,
+			vmtrace_throttle_sleep_us(s)) ||
+	    nla_put_u32(msg, VMTRACE_A_THROTTLE_PERIOD_US,
+			vmtrace_throttle_period_us(s)))
+		return -EMSGSIZE;
+	for (i = 0; vmtrace_throttle_vcpu_stats(s, i, &stun_ns, &sleeps); i++) {
+		total += stun_ns;
+		nest = nla_nest_start(msg, VMTRACE_A_THROTTLE_VCPU);
+		if (!nest ||
+		    nla_put_u32(msg, VMTRACE_A_VCPU_STUN_INDEX, i) ||
+		    nla_put_u64_64bit(msg, VMTRACE_A_VCPU_STUN_STUN_NS, stun_ns,
+				      VMTRACE_A_VCPU_STUN_PAD) ||
+		    nla_put_u64_64bit(msg, VMTRACE_A_VCPU_STUN_SLEEPS, sleeps,
+				      VMTRACE_A_VCPU_STUN_PAD))
+			return -EMSGSIZE;
+		nla_nest_end(msg, nest);
+	}
+	return nla_put_u64_64bit(msg, VMTRACE_A_THROTTLE_STUN_NS, total,
+				 VMTRACE_A_THROTTLE_PAD);
+}
+
+static int vmtrace_nl_reply_throttle(struct genl_info *info, u8 cmd,
+				     const struct vmtrace_session *s)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vmtrace_nl_family, 0, cmd);
+	if (!hdr || vmtrace_nl_fill_throttle(msg, s)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+int vmtrace_nl_set_throttle_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	struct vmtrace_session *s;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMTRACE_A_THROTTLE_SESSION_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, VMTRACE_A_THROTTLE_SLEEP_US))
+		return -EINVAL;
+	mutex_lock(&vmtrace_lock);
+	s = vmtrace_nl_owned_session(info, tb[VMTRACE_A_THROTTLE_SESSION_ID]);
+	if (IS_ERR(s)) {
+		err = PTR_ERR(s);
+		goto out;
+	}
+	err = vmtrace_throttle_set(s, nla_get_u32(tb[VMTRACE_A_THROTTLE_SLEEP_US]));
+	if (!err)
+		err = vmtrace_nl_reply_throttle(info, VMTRACE_CMD_SET_THROTTLE,
+						s);
+out:
+	mutex_unlock(&vmtrace_lock);
+	return err;
+}
+
+int vmtrace_nl_get_throttle_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *id = info->attrs[VMTRACE_A_THROTTLE_SESSION_ID];
+	struct vmtrace_session *s;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMTRACE_A_THROTTLE_SESSION_ID))
+		return -EINVAL;
+	mutex_lock(&vmtrace_lock);
+	s = vmtrace_session_find(nla_get_u32(id));
+	if (s && s->net == genl_info_net(info)) {
+		err = vmtrace_nl_reply_throttle(info, VMTRACE_CMD_GET_THROTTLE,
+						s);
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
 		err = -ENOENT;
 	}
 	mutex_unlock(&vmtrace_lock);

@@ -19,6 +19,11 @@ static struct netlink_range_validation vmtrace_flush_deadline_range = {
 	.max = VMTRACE_FLUSH_DEADLINE_MAX_US,
 };
 
+static struct netlink_range_validation vmtrace_throttle_range = {
+	.min = 0,
+	.max = VMTRACE_THROTTLE_MAX_US,
+};
+
 static const struct nla_policy
 vmtrace_set_config_policy[VMTRACE_A_CONFIG_MAX + 1] = {
 	[VMTRACE_A_CONFIG_FLUSH_DEADLINE_US] =
@@ -51,6 +56,18 @@ vmtrace_harvest_ack_policy[VMTRACE_A_SESSION_HARVESTS + 1] = {
 static const struct nla_policy
 vmtrace_harvest_policy[VMTRACE_A_HARVEST_SESSION_ID + 1] = {
 	[VMTRACE_A_HARVEST_SESSION_ID] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy
+vmtrace_set_throttle_policy[VMTRACE_A_THROTTLE_SLEEP_US + 1] = {
+	[VMTRACE_A_THROTTLE_SESSION_ID] = { .type = NLA_U32 },
+	[VMTRACE_A_THROTTLE_SLEEP_US] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vmtrace_throttle_range),
+};
+
+static const struct nla_policy
+vmtrace_get_throttle_policy[VMTRACE_A_THROTTLE_SESSION_ID + 1] = {
+	[VMTRACE_A_THROTTLE_SESSION_ID] = { .type = NLA_U32 },
 };
 
 static const struct genl_ops vmtrace_nl_ops[] = {
@@ -115,6 +132,19 @@ static const struct genl_ops vmtrace_nl_ops[] = {
 		.dumpit		= vmtrace_nl_get_session_dumpit,
 		.policy		= vmtrace_session_id_policy,
 		.maxattr	= VMTRACE_A_SESSION_ID,
+	},
+	{
+		.cmd		= VMTRACE_CMD_SET_THROTTLE,
+		.doit		= vmtrace_nl_set_throttle_doit,
+		.policy		= vmtrace_set_throttle_policy,
+		.maxattr	= VMTRACE_A_THROTTLE_SLEEP_US,
+		.flags		= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd		= VMTRACE_CMD_GET_THROTTLE,
+		.doit		= vmtrace_nl_get_throttle_doit,
+		.policy		= vmtrace_get_throttle_policy,
+		.maxattr	= VMTRACE_A_THROTTLE_SESSION_ID,
 	},
 };
 

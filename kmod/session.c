@@ -220,6 +220,8 @@ void vmtrace_session_destroy(struct vmtrace_session *s, u32 reason)
 	 * A VMM that exited has no memory left to restore flags on; KVM
 	 * tears the VM down once the reference below is gone.
 	 */
+	/* No vCPU sleeps on for a session that is gone. */
+	vmtrace_throttle_destroy(s);
 	if (s->state == VMTRACE_STATE_TRACKING &&
 	    reason != VMTRACE_GONE_VM_EXITED)
 		vmtrace_track_stop(s);

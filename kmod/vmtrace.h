@@ -32,6 +32,8 @@
  *	which keeps every other address here valid
  * @tdp_enabled: KVM uses two-dimensional paging (NPT/EPT)
  * @tdp_mmu_enabled: the kvm.tdp_mmu parameter
+ * @task_work_cancel_match: the kernel's, not KVM's: takes back a throttle
+ *	sleep queued on a vCPU thread (throttle.c) before the module goes
  */
 struct vmtrace_kvm_ops {
 	void (*enable_log_dirty_pt_masked)(struct kvm *kvm,
@@ -49,6 +51,9 @@ struct vmtrace_kvm_ops {
 			  u64 error_code, void *insn, int insn_len);
 	bool *tdp_enabled;
 	bool *tdp_mmu_enabled;
+	struct callback_head *(*task_work_cancel_match)(struct task_struct *task,
+			bool (*match)(struct callback_head *, void *data),
+			void *data);
 };
 
 extern struct vmtrace_kvm_ops vmtrace_kvm;
@@ -127,6 +132,7 @@ struct vmtrace_session {
 	u64 harvest_seq;
 	u64 pending_pages;
 	struct vmtrace_stats stats;
+	struct vmtrace_throttle *throttle;	/* SDPS, or NULL */
 	struct list_head node;
 };
 
@@ -151,6 +157,15 @@ int vmtrace_track_harvest(struct vmtrace_session *s,
 			  struct netlink_ext_ack *extack);
 void vmtrace_track_ack(struct vmtrace_session *s);
 void vmtrace_track_stop(struct vmtrace_session *s);
+
+/* Stun During Page Send (throttle.c), called with vmtrace_lock held. */
+struct vmtrace_throttle;
+int vmtrace_throttle_set(struct vmtrace_session *s, u32 sleep_us);
+void vmtrace_throttle_destroy(struct vmtrace_session *s);
+u32 vmtrace_throttle_sleep_us(const struct vmtrace_session *s);
+u32 vmtrace_throttle_period_us(const struct vmtrace_session *s);
+bool vmtrace_throttle_vcpu_stats(const struct vmtrace_session *s,
+				 unsigned int i, u64 *stun_ns, u64 *sleeps);
 
 int vmtrace_netlink_init(void);
 void vmtrace_netlink_exit(void);

@@ -35,6 +35,10 @@ struct tracker {
 extern const struct tracker_ops tracker_kvm_ops;
 extern const struct tracker_ops tracker_vmtrace_ops;
 
+struct vmtrace_nl;
+/* A started vmtrace tracker's socket and session id, else NULL. */
+struct vmtrace_nl *tracker_vmtrace_session(struct tracker *t, uint32_t *id);
+
 /* Whether vmtrace.ko is loaded and speaks our protocol. */
 bool tracker_vmtrace_available(void);
 

@@ -91,6 +91,16 @@ static void vt_stop(struct tracker *t)
 	t->priv = NULL;
 }
 
+struct vmtrace_nl *tracker_vmtrace_session(struct tracker *t, uint32_t *id)
+{
+	struct vmtrace_tracker *vt = t->priv;
+
+	if (t->ops != &tracker_vmtrace_ops || !vt)
+		return NULL;
+	*id = vt->id;
+	return vt->nl;
+}
+
 const struct tracker_ops tracker_vmtrace_ops = {
 	.name = "vmtrace",
 	.start = vt_start,

@@ -511,3 +511,87 @@ int vmtrace_nl_harvest_ack(struct vmtrace_nl *nl, uint32_t id, uint64_t seq)
 	mnl_attr_put_u64(nlh, VMTRACE_A_SESSION_HARVESTS, seq);
 	return transact(nl, nlh, NULL, NULL);
 }
+
+static int vcpu_stun_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct vmtrace_vcpu_stun *v = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case VMTRACE_A_VCPU_STUN_INDEX:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			v->index = mnl_attr_get_u32(attr);
+		break;
+	case VMTRACE_A_VCPU_STUN_STUN_NS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+			v->stun_ns = mnl_attr_get_u64(attr);
+		break;
+	case VMTRACE_A_VCPU_STUN_SLEEPS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+			v->sleeps = mnl_attr_get_u64(attr);
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int throttle_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct vmtrace_throttle_info *ti = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case VMTRACE_A_THROTTLE_SLEEP_US:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			ti->sleep_us = mnl_attr_get_u32(attr);
+		break;
+	case VMTRACE_A_THROTTLE_PERIOD_US:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			ti->period_us = mnl_attr_get_u32(attr);
+		break;
+	case VMTRACE_A_THROTTLE_STUN_NS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+			ti->stun_ns = mnl_attr_get_u64(attr);
+		break;
+	case VMTRACE_A_THROTTLE_VCPU:
+		if (ti->nr_vcpus < VMTRACE_NL_MAX_VCPUS &&
+		    mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+			mnl_attr_parse_nested(attr, vcpu_stun_attr_cb,
+					      &ti->vcpus[ti->nr_vcpus++]);
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int throttle_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct vmtrace_throttle_info *ti = data;
+
+	memset(ti, 0, sizeof(*ti));
+	return mnl_attr_parse(nlh, GENL_HDRLEN, throttle_attr_cb, ti);
+}
+
+int vmtrace_nl_set_throttle(struct vmtrace_nl *nl, uint32_t id,
+			    uint32_t sleep_us, struct vmtrace_throttle_info *ti)
+{
+	struct vmtrace_throttle_info ignored;
+	struct nlmsghdr *nlh;
+
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_SET_THROTTLE,
+			  VMTRACE_FAMILY_VERSION);
+	mnl_attr_put_u32(nlh, VMTRACE_A_THROTTLE_SESSION_ID, id);
+	mnl_attr_put_u32(nlh, VMTRACE_A_THROTTLE_SLEEP_US, sleep_us);
+	return transact(nl, nlh, throttle_cb, ti ? ti : &ignored);
+}
+
+int vmtrace_nl_get_throttle(struct vmtrace_nl *nl, uint32_t id,
+			    struct vmtrace_throttle_info *ti)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = put_request(nl, nl->family, VMTRACE_CMD_GET_THROTTLE,
+			  VMTRACE_FAMILY_VERSION);
+	mnl_attr_put_u32(nlh, VMTRACE_A_THROTTLE_SESSION_ID, id);
+	return transact(nl, nlh, throttle_cb, ti);
+}

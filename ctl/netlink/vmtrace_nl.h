@@ -69,4 +69,25 @@ int64_t vmtrace_nl_harvest(struct vmtrace_nl *nl, uint32_t id,
 			   uint64_t *bitmap, uint64_t nr_pages, uint64_t *seq);
 int vmtrace_nl_harvest_ack(struct vmtrace_nl *nl, uint32_t id, uint64_t seq);
 
+/* Stun During Page Send: per-vCPU sleeps of a session's VM. */
+#define VMTRACE_NL_MAX_VCPUS	64
+
+struct vmtrace_vcpu_stun {
+	uint32_t index;
+	uint64_t stun_ns, sleeps;
+};
+
+struct vmtrace_throttle_info {
+	uint32_t sleep_us, period_us;
+	uint64_t stun_ns;		/* all vCPUs */
+	unsigned int nr_vcpus;
+	struct vmtrace_vcpu_stun vcpus[VMTRACE_NL_MAX_VCPUS];
+};
+
+/* Set the sleep per period (0: off); @ti (may be NULL) gets the result. */
+int vmtrace_nl_set_throttle(struct vmtrace_nl *nl, uint32_t id,
+			    uint32_t sleep_us, struct vmtrace_throttle_info *ti);
+int vmtrace_nl_get_throttle(struct vmtrace_nl *nl, uint32_t id,
+			    struct vmtrace_throttle_info *ti);
+
 #endif

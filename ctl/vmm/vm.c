@@ -76,6 +76,21 @@ static int create_vcpu(struct vm *vm, unsigned int id)
 	return vcpu_setup_cpuid(vcpu, vm->cpuid);
 }
 
+/*
+ * KVM reports what it can virtualise, not that it is a hypervisor: the
+ * VMM sets CPUID.1:ECX[31] itself.  Without it Linux never looks at the
+ * KVM leaves (0x40000000), boots "on bare hardware" without kvm-clock,
+ * fails to calibrate the TSC and keeps time by counting timer ticks.
+ */
+static void cpuid_mark_hypervisor(struct kvm_cpuid2 *cpuid)
+{
+	unsigned int i;
+
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			cpuid->entries[i].ecx |= 1u << 31;
+}
+
 struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd)
 {
 	struct kvm_cpuid2 *cpuid;
@@ -86,8 +101,10 @@ struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd)
 		if (!cpuid)
 			return NULL;
 		cpuid->nent = n;
-		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid)) {
+			cpuid_mark_hypervisor(cpuid);
 			return cpuid;
+		}
 		free(cpuid);
 		if (errno != E2BIG)
 			return NULL;
