@@ -57,7 +57,7 @@ include $(wildcard mk/*.mk)
 
 help:
 	@echo "make            build kmod/vmtrace.ko and ctl/vmotionctl"
-	@echo "make demo       boot the lab and run a VM on its KVM"
+	@echo "make demo       boot the lab and live-migrate VMs between two netns hosts"
 	@echo "make check      all tests: host unit tests, lint, lab selftests"
 	@echo "make lab        interactive shell in the lab"
 	@echo "make deps       install the Debian packages the project needs"
@@ -138,7 +138,7 @@ lint: all $(LINUX_SRC)/.stamp
 	@scripts/lint-kmod $(KDIR) $(LINUX_SRC)
 
 demo: all selftests lab-image guest-image
-	lab/run -t 300 scripts/demo
+	lab/run -t 600 scripts/demo
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean

@@ -22,6 +22,7 @@
 struct vmtrace_tracker {
 	struct vmtrace_nl *nl;
 	uint32_t id;
+	bool harvested;		/* vmtrace's first harvest: since start */
 };
 
 static const char *nl_reason(struct vmtrace_nl *nl, int err)
@@ -75,6 +76,13 @@ static int vt_harvest(struct tracker *t, uint64_t *bitmap)
 	err = vmtrace_nl_harvest_ack(vt->nl, vt->id, seq);
 	if (err)
 		return fail("vmtrace: harvest ack: %s", nl_reason(vt->nl, err));
+	/*
+	 * vmtrace's first harvest is what the guest wrote since start; the
+	 * engine's first is every page (like KVM's initially-set log).
+	 */
+	if (!vt->harvested)
+		memset(bitmap, 0xff, tracker_bitmap_bytes(t->nr_pages));
+	vt->harvested = true;
 	return 0;
 }
 

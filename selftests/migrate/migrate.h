@@ -203,6 +203,61 @@ static inline int mt_vmtrace_sessions(const char *netns)
 	return n;
 }
 
+static inline int mt_sh(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static inline int mt_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/*
+ * Two "hosts": network namespaces @nsa (10.77.0.1, source) and @nsb
+ * (10.77.0.2, destination) joined by a veth pair va<id>/vb<id>, each end
+ * shaped by netem to @mbit Mbit/s with 1 ms of delay.  0 or -1.
+ */
+struct mt_link {
+	char nsa[32], nsb[32];
+	int id;
+};
+
+static inline int mt_link_up(struct mt_link *l, unsigned int mbit)
+{
+	int id = getpid() % 10000;
+
+	l->id = id;
+	snprintf(l->nsa, sizeof(l->nsa), "vmsrc%d", id);
+	snprintf(l->nsb, sizeof(l->nsb), "vmdst%d", id);
+	if (mt_sh("ip netns add %s && ip netns add %s", l->nsa, l->nsb) ||
+	    mt_sh("ip link add va%d type veth peer name vb%d && "
+		  "ip link set va%d netns %s && ip link set vb%d netns %s",
+		  id, id, id, l->nsa, id, l->nsb) ||
+	    mt_sh("ip -n %s addr add 10.77.0.1/24 dev va%d && "
+		  "ip -n %s link set va%d up && ip -n %s link set lo up && "
+		  "ip -n %s addr add 10.77.0.2/24 dev vb%d && "
+		  "ip -n %s link set vb%d up && ip -n %s link set lo up",
+		  l->nsa, id, l->nsa, id, l->nsa, l->nsb, id, l->nsb, id,
+		  l->nsb) ||
+	    mt_sh("tc -n %s qdisc add dev va%d root netem delay 1ms rate %umbit limit 10000",
+		  l->nsa, id, mbit) ||
+	    mt_sh("tc -n %s qdisc add dev vb%d root netem delay 1ms rate %umbit limit 10000",
+		  l->nsb, id, mbit))
+		return -1;
+	return 0;
+}
+
+static inline void mt_link_down(struct mt_link *l)
+{
+	if (l->nsa[0])
+		mt_sh("ip netns del %s; ip netns del %s", l->nsa, l->nsb);
+}
+
 /* A TCP port for this test process, so parallel runs do not collide. */
 static inline int mt_port(int i)
 {

@@ -16,7 +16,8 @@ static const char *const dirty_64m[] = {
 
 FIXTURE(ns) {
 	struct vmm src, dst;
-	char nsa[32], nsb[32], to[64], json[128], out[128];
+	struct mt_link link;
+	char to[64], json[128], out[128];
 	const char *tracker[3];
 };
 
@@ -32,46 +33,15 @@ FIXTURE_VARIANT_ADD(ns, vmtrace) {
 	.tracker = "vmtrace",
 };
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 FIXTURE_SETUP(ns)
 {
-	int id = getpid() % 10000;
-
 	self->tracker[0] = "--tracker";
 	self->tracker[1] = variant->tracker;
 	if (!strcmp(variant->tracker, "vmtrace"))
 		ASSERT_EQ(0, vt_module_ensure_loaded());
 
-	snprintf(self->nsa, sizeof(self->nsa), "vmsrc%d", id);
-	snprintf(self->nsb, sizeof(self->nsb), "vmdst%d", id);
-	ASSERT_EQ(0, sh("ip netns add %s && ip netns add %s", self->nsa,
-			self->nsb));
-	ASSERT_EQ(0, sh("ip link add va%d type veth peer name vb%d && "
-			"ip link set va%d netns %s && ip link set vb%d netns %s",
-			id, id, id, self->nsa, id, self->nsb));
-	ASSERT_EQ(0, sh("ip -n %s addr add 10.77.0.1/24 dev va%d && "
-			"ip -n %s link set va%d up && ip -n %s link set lo up && "
-			"ip -n %s addr add 10.77.0.2/24 dev vb%d && "
-			"ip -n %s link set vb%d up && ip -n %s link set lo up",
-			self->nsa, id, self->nsa, id, self->nsa,
-			self->nsb, id, self->nsb, id, self->nsb));
 	/* A 200 Mbit/s link with 1 ms each way. */
-	ASSERT_EQ(0, sh("tc -n %s qdisc add dev va%d root netem delay 1ms rate 200mbit limit 10000",
-			self->nsa, id));
-	ASSERT_EQ(0, sh("tc -n %s qdisc add dev vb%d root netem delay 1ms rate 200mbit limit 10000",
-			self->nsb, id));
+	ASSERT_EQ(0, mt_link_up(&self->link, 200));
 	ASSERT_EQ(0, vmm_init(&self->src));
 	ASSERT_EQ(0, vmm_init(&self->dst));
 	snprintf(self->to, sizeof(self->to), "10.77.0.2:%d", mt_port(0));
@@ -80,9 +50,9 @@ FIXTURE_SETUP(ns)
 	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
 		 self->src.dir);
 	ASSERT_EQ(0, vmm_start(&self->src, dirty_64m, 30));
-	mt_netns = self->nsb;
+	mt_netns = self->link.nsb;
 	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	mt_netns = self->nsa;
+	mt_netns = self->link.nsa;
 }
 
 FIXTURE_TEARDOWN(ns)
@@ -93,7 +63,7 @@ FIXTURE_TEARDOWN(ns)
 	}
 	vmm_cleanup(&self->src);
 	vmm_cleanup(&self->dst);
-	sh("ip netns del %s; ip netns del %s", self->nsa, self->nsb);
+	mt_link_down(&self->link);
 }
 
 static void expect_healthy(struct __test_metadata *_metadata, struct vmm *v)
@@ -143,14 +113,14 @@ TEST_F_TIMEOUT(ns, link_cut_in_precopy_rolls_back, 200)
 			    self->out, never);
 	ASSERT_TRUE(mt_file_wait(self->out, "phase 0:", 60))
 		fprintf(stderr, "# %s", mt_slurp(self->out));
-	ASSERT_EQ(0, sh("ip -n %s link set va%d down",
-			self->nsa, getpid() % 10000));
+	ASSERT_EQ(0, mt_sh("ip -n %s link set va%d down",
+			   self->link.nsa, self->link.id));
 	EXPECT_EQ(1, mt_wait(pid, 60));
 	json = mt_slurp(self->json);
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
 		TH_LOG("%s", json);
 	expect_healthy(_metadata, &self->src);
-	EXPECT_EQ(0, mt_vmtrace_sessions(self->nsa));
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->link.nsa));
 }
 
 TEST_HARNESS_MAIN

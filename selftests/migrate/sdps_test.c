@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stun During Page Send.  A dirty payload writing about three times what
+ * the link carries (64 MiB/s over a 200 Mbit/s veth, a working set of
+ * 32 MiB) never converges without SDPS: the migration stops cleanly at
+ * --max-iterations and the source runs on.  With SDPS it converges,
+ * verifies on the destination, and the guest keeps at least half its
+ * write rate over the pre-copy.  Either way no throttle is left behind.
+ * Both trackers: SDPS goes through vmtrace even when KVM's dirty log
+ * tracks.
+ */
+#include "migrate.h"
+#include "kselftest_harness.h"
+
+static const char *const busy_64m[] = {
+	"--payload", "dirty", "--mem", "64M", "--cpus", "2",
+	"--rate", "64M/s", "--wss", "50%", NULL
+};
+
+FIXTURE(sdps) {
+	struct vmm src, dst;
+	struct mt_link link;
+	char to[64], json[128], out[128];
+};
+
+FIXTURE_VARIANT(sdps) {
+	const char *tracker;
+};
+
+FIXTURE_VARIANT_ADD(sdps, kvm) {
+	.tracker = "kvm",
+};
+
+FIXTURE_VARIANT_ADD(sdps, vmtrace) {
+	.tracker = "vmtrace",
+};
+
+FIXTURE_SETUP(sdps)
+{
+	ASSERT_EQ(0, vt_module_ensure_loaded());
+	ASSERT_EQ(0, mt_link_up(&self->link, 200));
+	ASSERT_EQ(0, vmm_init(&self->src));
+	ASSERT_EQ(0, vmm_init(&self->dst));
+	snprintf(self->to, sizeof(self->to), "10.77.0.2:%d", mt_port(0));
+	snprintf(self->json, sizeof(self->json), "%s/report.json",
+		 self->src.dir);
+	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
+		 self->src.dir);
+	ASSERT_EQ(0, vmm_start(&self->src, busy_64m, 30));
+	mt_netns = self->link.nsb;
+	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
+	mt_netns = self->link.nsa;
+}
+
+FIXTURE_TEARDOWN(sdps)
+{
+	if (!_metadata->passed) {
+		vmm_dump(&self->src);
+		vmm_dump(&self->dst);
+	}
+	vmm_cleanup(&self->src);
+	vmm_cleanup(&self->dst);
+	mt_link_down(&self->link);
+}
+
+/* Pages the payload has written so far, or ~0 if it does not answer. */
+static unsigned long long pages_written(struct vmm *v)
+{
+	char reply[256];
+
+	if (vmm_request(v, "status", reply, sizeof(reply)))
+		return ~0ULL;
+	return mt_field(reply, "pages_written=");
+}
+
+static double free_write_rate(struct vmm *v)
+{
+	unsigned long long w0 = pages_written(v), w1;
+	double t0 = mt_now();
+
+	sleep(2);
+	w1 = pages_written(v);
+	return (w1 - w0) / (mt_now() - t0);
+}
+
+static void expect_healthy(struct __test_metadata *_metadata, struct vmm *v)
+{
+	char reply[256];
+
+	ASSERT_EQ(0, vmm_request(v, "status", reply, sizeof(reply)));
+	EXPECT_NE(NULL, strstr(reply, "state=running")) TH_LOG("%s", reply);
+	EXPECT_NE(NULL, strstr(reply, "locked=0")) TH_LOG("%s", reply);
+	ASSERT_EQ(0, vmm_request(v, "verify 20000", reply, sizeof(reply)))
+		TH_LOG("%s", reply);
+	EXPECT_STREQ("ok bad_pages=0", reply);
+}
+
+TEST_F_TIMEOUT(sdps, busy_guest_converges_with_sdps, 300)
+{
+	const char *args[] = {
+		"--tracker", variant->tracker, "--sdps", "on",
+		"--max-iterations", "30", NULL
+	};
+	unsigned long long w, w_first = ~0ULL, w_last = 0;
+	double before, during, t_first = 0, t_last = 0;
+	const char *json, *stun;
+	pid_t pid;
+	int rc;
+
+	before = free_write_rate(&self->src);
+	pid = mt_migrate_bg(self->src.control, self->to, self->json,
+			    self->out, args);
+	/* The guest's progress over the pre-copy, until the switchover. */
+	while (waitpid(pid, &rc, WNOHANG) == 0) {
+		w = pages_written(&self->src);
+		if (w != ~0ULL && !strstr(mt_slurp(self->out), "switchover")) {
+			if (w_first == ~0ULL) {
+				w_first = w;
+				t_first = mt_now();
+			}
+			w_last = w;
+			t_last = mt_now();
+		}
+		usleep(200000);
+	}
+	rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+	fprintf(stderr, "# %s", mt_slurp(self->out));
+	ASSERT_EQ(0, rc) fprintf(stderr, "# %s", mt_slurp(self->dst.out));
+	json = mt_slurp(self->json);
+	fprintf(stderr, "# report: %s", json);
+	EXPECT_NE(NULL, strstr(json, "\"result\": \"ok\""));
+	EXPECT_NE(NULL, strstr(json, "\"sdps\": true"));
+	EXPECT_NE(NULL, strstr(json, "\"memory_hash_equal\": true"));
+	/* SDPS acted: both vCPUs slept. */
+	stun = strstr(json, "\"sdps_stun_ms_per_vcpu\": [");
+	ASSERT_NE(NULL, stun);
+	stun = strchr(stun, '[') + 1;
+	EXPECT_LT(0, strtod(stun, (char **)&stun));
+	ASSERT_EQ(',', *stun);
+	EXPECT_LT(0, strtod(stun + 1, NULL));
+	expect_healthy(_metadata, &self->dst);
+	ASSERT_LT(t_first, t_last);
+	during = (w_last - w_first) / (t_last - t_first);
+	TH_LOG("guest write rate: %.0f pages/s before, %.0f during pre-copy (%.0f %%)",
+	       before, during, 100 * during / before);
+	EXPECT_LE(0.5 * before, during);
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->link.nsa));
+}
+
+TEST_F_TIMEOUT(sdps, busy_guest_without_sdps_stops_at_max_iterations, 300)
+{
+	const char *args[] = {
+		"--tracker", variant->tracker, "--sdps", "off",
+		"--max-iterations", "4", NULL
+	};
+	const char *json;
+	pid_t pid;
+
+	pid = mt_migrate_bg(self->src.control, self->to, self->json,
+			    self->out, args);
+	EXPECT_EQ(1, mt_wait(pid, 200));
+	fprintf(stderr, "# %s", mt_slurp(self->out));
+	json = mt_slurp(self->json);
+	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
+		TH_LOG("%s", json);
+	EXPECT_NE(NULL, strstr(json, "did not converge after 4 iterations"))
+		TH_LOG("%s", json);
+	expect_healthy(_metadata, &self->src);
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->link.nsa));
+}
+
+TEST_HARNESS_MAIN
