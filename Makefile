@@ -139,6 +139,9 @@ lint: all $(LINUX_SRC)/.stamp
 
 demo: all selftests lab-image guest-image
 	lab/run -t 600 scripts/demo
+	@mkdir -p $(BUILD)/demo
+	cp $(BUILD)/lab/results/demo/*.json $(BUILD)/demo/
+	@echo "reports: $(BUILD)/demo/report.json (Linux guest), $(BUILD)/demo/busy-report.json (SDPS)"
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean

@@ -4,7 +4,7 @@
  *
  *   vmotionctl receive --listen ADDR:PORT --control PATH [--console PATH]
  *                      [--log FILE] [--mem-limit SIZE] [--cpuid-clear L.R.B]
- *                      [--wire-version N]
+ *                      [--wire-version N] [--test-drop checkpoint|restored]
  *
  * One migration at a time, an explicit state machine per connection:
  * HELLO -> SPEC (the VM is created, masked) -> PAGES/ITER_END (pre-copy)
@@ -61,6 +61,12 @@ struct receiver {
 	const char *listen, *control, *console, *log;
 	uint64_t mem_limit;
 	uint32_t wire_version;
+	/*
+	 * Tests: drop the connection at this point of the switchover, as a
+	 * link cut would (NULL: never).  "checkpoint": on receiving it;
+	 * "restored": after restoring, before answering the source.
+	 */
+	const char *test_drop;
 	int log_fd, kvm_fd;
 	struct kvm_cpuid2 *offer_cpuid;
 	int max_cpus;
@@ -84,6 +90,7 @@ static const struct option receive_options[] = {
 	{ "mem-limit", required_argument, NULL, 'm' },
 	{ "cpuid-clear", required_argument, NULL, 'c' },
 	{ "wire-version", required_argument, NULL, 'w' },
+	{ "test-drop", required_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -217,6 +224,10 @@ static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
 	struct vmotion_restored res;
 	double t0 = now_s();
 
+	if (r->test_drop && !strcmp(r->test_drop, "checkpoint")) {
+		note("test: dropping the connection at the checkpoint");
+		return -1;
+	}
 	if (state_check(f->payload, f->length, "checkpoint") ||
 	    state_restore(&r->vm, f->payload, f->length))
 		return wire_respond_error(r->fd, &r->st,
@@ -224,6 +235,10 @@ static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
 	res.memory_hash = htole64(page_hashes_fold(r->hashes, r->pages));
 	res.restore_us = htole64((uint64_t)((now_s() - t0) * 1e6));
 	r->state = RX_RESTORED;
+	if (r->test_drop && !strcmp(r->test_drop, "restored")) {
+		note("test: dropping the connection after the restore");
+		return -1;
+	}
 	return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, &res, sizeof(res));
 }
 
@@ -334,6 +349,13 @@ static int parse_receive_opts(int argc, char **argv, struct receiver *r,
 			if (*nclear == 16)
 				return fail("--cpuid-clear: at most 16");
 			cpuid_clear[(*nclear)++] = optarg;
+			break;
+		case 'D':
+			if (strcmp(optarg, "checkpoint") &&
+			    strcmp(optarg, "restored"))
+				return fail("--test-drop \"%s\": checkpoint or restored",
+					    optarg);
+			r->test_drop = optarg;
 			break;
 		case 'w':
 			if (parse_uint(optarg, 1, 65535, &v))

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Live migration of the dirty payload (2 vCPUs, writing below the link
- * rate) over loopback TCP: it migrates, the memory hashes are equal, the
- * payload verifies every page on the destination and keeps running, and
- * the destination can migrate it on again.  Rollbacks: a destination
- * killed in pre-copy, one that cannot take the VM, one that never
- * converges; each leaves the source running, unlocked and intact, and a
- * second migration then succeeds.  Every test runs with both trackers:
+ * Live migration of the dirty payload (2 vCPUs, 256 MiB, writing below
+ * the link rate) over loopback TCP: it migrates, the memory hashes are
+ * equal, the payload verifies every page on the destination and keeps
+ * running, and the destination can migrate it on again.  Rollbacks: a
+ * destination killed in pre-copy, a link cut at the checkpoint and between
+ * the restore and the commit, migrate killed (-9) or interrupted (Ctrl-C),
+ * a destination that cannot take the VM, one that never converges; each
+ * leaves the source running, unlocked, untraced and intact, and a second
+ * migration then succeeds.  Every test runs with both trackers:
  * KVM's dirty log (through the VMM) and vmtrace.ko.
  */
 #include "migrate.h"
 #include "kselftest_harness.h"
 
-static const char *const dirty_64m[] = {
-	"--payload", "dirty", "--mem", "64M", "--cpus", "2",
+static const char *const dirty_256m[] = {
+	"--payload", "dirty", "--mem", "256M", "--cpus", "2",
 	"--rate", "8M/s", "--wss", "30%", NULL
 };
 
@@ -45,7 +47,7 @@ FIXTURE_SETUP(mig)
 		 self->src.dir);
 	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
 		 self->src.dir);
-	ASSERT_EQ(0, vmm_start(&self->src, dirty_64m, 30));
+	ASSERT_EQ(0, vmm_start(&self->src, dirty_256m, 30));
 }
 
 FIXTURE_TEARDOWN(mig)
@@ -109,7 +111,7 @@ static int migrate(FIXTURE_DATA(mig) *self,
 	return mt_wait(pid, 120);
 }
 
-TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
+TEST_F_TIMEOUT(mig, dirty_256m_migrates_and_verifies, 120)
 {
 	const char *json;
 	char reply[256];
@@ -133,7 +135,7 @@ TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
 	EXPECT_LE(mt_json_num(json, "stun_ms"),
 		  1.5 * mt_json_num(json, "predicted_stun_ms") + 20);
 	/* Zero and untouched pages did not travel as 4 KiB of zeros. */
-	EXPECT_LT(mt_json_num(json, "bytes_sent"), 64.0 * 1024 * 1024);
+	EXPECT_LT(mt_json_num(json, "bytes_sent"), 256.0 * 1024 * 1024);
 	/* The source VMM quit after the destination confirmed. */
 	EXPECT_EQ(0, vmm_wait(&self->src, 10));
 	expect_healthy(_metadata, &self->dst);
@@ -157,18 +159,12 @@ TEST_F_TIMEOUT(mig, dirty_64m_migrates_and_verifies, 120)
 	ASSERT_EQ(0, vmm_request(&self->src, "status", reply, sizeof(reply)));
 }
 
-/* The rolled-back source: running, unlocked, untraced, intact. */
-static void expect_rolled_back(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(mig) *self,
-			       const FIXTURE_VARIANT(mig) *variant,
-			       const char *reason)
+/* The source after a failed migration: running, unlocked, untraced, intact. */
+static void expect_source_clean(struct __test_metadata *_metadata,
+				FIXTURE_DATA(mig) *self)
 {
-	const char *json = mt_slurp(self->json);
 	struct vm_client c;
 
-	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
-		TH_LOG("report: %s", json);
-	EXPECT_NE(NULL, strstr(json, reason)) TH_LOG("report: %s", json);
 	expect_healthy(_metadata, &self->src);
 	/* No vmtrace session is left behind (none was made for kvm). */
 	EXPECT_EQ(0, mt_vmtrace_sessions(NULL));
@@ -177,6 +173,20 @@ static void expect_rolled_back(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, vm_client_request(&c, "dirty-log on", NULL))
 		TH_LOG("%s", c.reply);
 	vm_client_close(&c);
+}
+
+/* ... and the report says it rolled back, and why. */
+static void expect_rolled_back(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(mig) *self,
+			       const FIXTURE_VARIANT(mig) *variant,
+			       const char *reason)
+{
+	const char *json = mt_slurp(self->json);
+
+	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
+		TH_LOG("report: %s", json);
+	EXPECT_NE(NULL, strstr(json, reason)) TH_LOG("report: %s", json);
+	expect_source_clean(_metadata, self);
 }
 
 static void second_migration_succeeds(struct __test_metadata *_metadata,
@@ -212,6 +222,76 @@ TEST_F_TIMEOUT(mig, receiver_killed_in_precopy_rolls_back, 120)
 	show("migrate", self->out);
 	expect_rolled_back(_metadata, self, variant, "lost the destination");
 	second_migration_succeeds(_metadata, self, variant);
+}
+
+/* The link goes at the switchover: the destination never resumes. */
+static void switchover_cut(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(mig) *self,
+			   const FIXTURE_VARIANT(mig) *variant,
+			   const char *where)
+{
+	const char *const drop[] = { "--test-drop", where, NULL };
+
+	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, drop));
+	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
+	show("migrate", self->out);
+	expect_rolled_back(_metadata, self, variant,
+			   "lost the destination at the checkpoint");
+	/* The destination discarded its VM: one copy runs, the source. */
+	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 10));
+	EXPECT_FALSE(file_exists(self->dst.control));
+	second_migration_succeeds(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(mig, link_cut_at_the_checkpoint_rolls_back, 120)
+{
+	switchover_cut(_metadata, self, variant, "checkpoint");
+}
+
+TEST_F_TIMEOUT(mig, link_cut_between_restore_and_commit_rolls_back, 120)
+{
+	switchover_cut(_metadata, self, variant, "restored");
+}
+
+/* migrate itself dies in pre-copy: the VMM and vmtrace clean up after it. */
+static void migrate_dies(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(mig) *self,
+			 const FIXTURE_VARIANT(mig) *variant, int sig)
+{
+	static const char *const never[] = {
+		"--max-stun", "1", "--max-iterations", "10000", "--sdps", "off",
+		NULL
+	};
+	pid_t pid;
+	int rc;
+
+	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
+	pid = mt_migrate_bg(self->src.control, self->to, self->json,
+			    self->out, with_tracker(variant, never));
+	ASSERT_TRUE(mt_file_wait(self->out, "phase 1:", 60))
+		show("migrate", self->out);
+	kill(pid, sig);
+	rc = mt_wait(pid, 30);
+	show("migrate", self->out);
+	if (sig == SIGKILL) {
+		EXPECT_EQ(128 + SIGKILL, rc);
+	} else {
+		/* Ctrl-C is a failure like any other: a rolled-back report. */
+		EXPECT_EQ(1, rc);
+		EXPECT_NE(NULL, strstr(mt_slurp(self->json), "interrupted"));
+	}
+	expect_source_clean(_metadata, self);
+	second_migration_succeeds(_metadata, self, variant);
+}
+
+TEST_F_TIMEOUT(mig, migrate_killed_leaves_the_source_clean, 120)
+{
+	migrate_dies(_metadata, self, variant, SIGKILL);
+}
+
+TEST_F_TIMEOUT(mig, ctrl_c_rolls_back, 120)
+{
+	migrate_dies(_metadata, self, variant, SIGINT);
 }
 
 TEST_F_TIMEOUT(mig, no_convergence_hits_max_iterations, 120)
