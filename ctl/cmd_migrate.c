@@ -54,6 +54,7 @@ struct iteration {
 struct migration {
 	/* options */
 	const char *control, *to, *tracker_name, *sdps_mode, *json;
+	const char *dump_dirty;	/* directory for each harvest's bitmap */
 	unsigned int max_stun_ms, max_iterations, timeout_s;
 
 	/* the source VMM */
@@ -93,6 +94,7 @@ static const struct option migrate_options[] = {
 	{ "to", required_argument, NULL, 't' },
 	{ "tracker", required_argument, NULL, 'T' },
 	{ "sdps", required_argument, NULL, 'S' },
+	{ "dump-dirty", required_argument, NULL, 'd' },
 	{ "max-stun", required_argument, NULL, 's' },
 	{ "max-iterations", required_argument, NULL, 'i' },
 	{ "timeout", required_argument, NULL, 'o' },
@@ -156,6 +158,7 @@ static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 		case 'C': m->control = optarg; break;
 		case 't': m->to = optarg; break;
 		case 'T': m->tracker_name = optarg; break;
+		case 'd': m->dump_dirty = optarg; break;
 		case 'S':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "on") &&
 			    strcmp(optarg, "off"))
@@ -441,6 +444,25 @@ static int end_iteration(struct migration *m, int64_t number)
 	return 0;
 }
 
+/*
+ * --dump-dirty: a harvest's raw bitmap (little-endian 64-bit words, bit N
+ * = page N) as DIR/phase-N.bin, to study real dirty sets (the bitmap
+ * benchmark reads such captures).
+ */
+static void dump_dirty(struct migration *m, int64_t number)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/phase%lld.bin", m->dump_dirty,
+		 (long long)number);
+	f = fopen(path, "w");
+	if (!f || fwrite(m->bitmap, tracker_bitmap_bytes(m->pages), 1, f) != 1)
+		fail("--dump-dirty %s: %s", path, strerror(errno));
+	if (f)
+		fclose(f);
+}
+
 /* The stun a switchover now would cost, in seconds. */
 static double predict_stun(struct migration *m, uint64_t pages_left,
 			   double tx_rate)
@@ -469,6 +491,8 @@ static int precopy(struct migration *m)
 		if (n < 0)
 			return failed(m, "dirty-page harvest failed");
 		dirty_rate = number < 0 ? 0 : n / (t0 - last_harvest);
+		if (m->dump_dirty && number >= 0)
+			dump_dirty(m, number);
 		last_harvest = t0;
 		if (number >= 0) {
 			double predicted = predict_stun(m, n, tx_rate);
