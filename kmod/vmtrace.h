@@ -35,6 +35,9 @@
  * @task_work_cancel_match: the kernel's, not KVM's: takes back a throttle
  *	sleep queued on a vCPU thread (throttle.c) before the module goes
  */
+typedef bool (*vmtrace_task_work_match_t)(struct callback_head *cb,
+					  void *data);
+
 struct vmtrace_kvm_ops {
 	void (*enable_log_dirty_pt_masked)(struct kvm *kvm,
 					   struct kvm_memory_slot *slot,
@@ -51,9 +54,10 @@ struct vmtrace_kvm_ops {
 			  u64 error_code, void *insn, int insn_len);
 	bool *tdp_enabled;
 	bool *tdp_mmu_enabled;
-	struct callback_head *(*task_work_cancel_match)(struct task_struct *task,
-			bool (*match)(struct callback_head *, void *data),
-			void *data);
+	struct callback_head *
+		(*task_work_cancel_match)(struct task_struct *task,
+					  vmtrace_task_work_match_t match,
+					  void *data);
 };
 
 extern struct vmtrace_kvm_ops vmtrace_kvm;
