@@ -31,3 +31,12 @@ $(BUILD)/fuzz/wire_fuzz: ctl/migrate/tests/wire_fuzz.c ctl/migrate/wire.c \
 	@mkdir -p $(@D)
 	clang-14 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-o $@ $< ctl/migrate/wire.c ctl/migrate/pages.c -lxxhash
+
+# Real dirty sets for make bench-bitmap: harvests of a Linux guest under
+# two workloads, captured in the lab (bench/capture-dirty-sets) and kept
+# in bench/captured/<name>/ (not part of make check).
+.PHONY: capture-dirty-sets
+capture-dirty-sets: all lab-image guest-image
+	lab/run -t 900 bench/capture-dirty-sets
+	mkdir -p bench/captured
+	cp -r $(BUILD)/lab/results/captured/* bench/captured/
