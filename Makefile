@@ -82,7 +82,7 @@ ctl: ctl/vmotionctl
 
 ctl/vmotionctl: $(CTL_SRCS) $(CTL_HDRS) ctl/vmm/payload_image.S \
 		$(BUILD)/payload/payload.bin | deps
-	$(CC) $(CFLAGS) -I$(BUILD)/payload -o $@ $(CTL_SRCS) \
+	$(CC) $(CFLAGS) $(CTL_CFLAGS) -I$(BUILD)/payload -o $@ $(CTL_SRCS) \
 		ctl/vmm/payload_image.S $(CTL_LIBS)
 
 $(BUILD)/payload/payload.bin: ctl/payload/start.S ctl/payload/payload.c \

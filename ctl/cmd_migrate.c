@@ -33,6 +33,7 @@
 #include "migrate/compat.h"
 #include "migrate/net.h"
 #include "migrate/pages.h"
+#include "bitmap/dirty_set.h"
 #include "migrate/sdps.h"
 #include "migrate/tracker.h"
 #include "migrate/wire.h"
@@ -42,6 +43,8 @@
 #include "vmotionctl.h"
 
 #define MAX_ITER_RECORDS	64
+/* Chunks of the compacted dirty set: 64 KiB, as a netlink attribute. */
+#define DIRTY_SET_CHUNK		(64 << 10)
 
 struct iteration {
 	int64_t number;
@@ -85,6 +88,7 @@ struct migration {
 	/* the result */
 	double t_start, stun_ms, predicted_stun_ms, total_ms;
 	uint64_t switchover_pages;
+	size_t switchover_bitmap_bytes;	/* compacted, on the wire */
 	bool hash_equal, hash_checked;
 	char reason[256];
 };
@@ -463,6 +467,33 @@ static void dump_dirty(struct migration *m, int64_t number)
 		fclose(f);
 }
 
+/*
+ * The compacted encoding of a dirty set (the format of vmtrace_bitmap.h):
+ * malloc'ed into *@out, its length, or -1.
+ */
+static ssize_t encode_dirty_set(struct migration *m, const uint64_t *bitmap,
+				void **out)
+{
+	struct vmtrace_bitmap_src src = {
+		.bitmap = (const unsigned long *)bitmap,
+		.first_page = 0,
+		.npages = m->pages,
+	};
+	size_t bound = dirty_set_encode_bound(m->pages, DIRTY_SET_CHUNK);
+	void *buf = malloc(bound);
+	ssize_t n;
+
+	if (!buf)
+		return -1;
+	n = dirty_set_encode(&src, DIRTY_SET_CHUNK, buf, bound);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	return n;
+}
+
 /* The stun a switchover now would cost, in seconds. */
 static double predict_stun(struct migration *m, uint64_t pages_left,
 			   double tx_rate)
@@ -483,6 +514,7 @@ static int precopy(struct migration *m)
 		struct iteration *it;
 		uint64_t sent0 = m->st.bytes_sent;
 		double t0, t1, dirty_rate;
+		size_t compact_bytes;
 
 		if (interrupted)
 			return failed(m, "interrupted");
@@ -527,6 +559,14 @@ static int precopy(struct migration *m)
 			for (uint64_t w = 0; w < tracker_bitmap_bytes(m->pages) / 8; w++)
 				n += __builtin_popcountll(m->bitmap[w]);
 		}
+		/* What this phase's set costs in the compacted format. */
+		{
+			void *enc = NULL;
+			ssize_t len = encode_dirty_set(m, m->bitmap, &enc);
+
+			compact_bytes = len < 0 ? 0 : len;
+			free(enc);
+		}
 		if (send_bitmap_pages(m, m->bitmap, number < 0) ||
 		    end_iteration(m, number))
 			return -1;
@@ -540,7 +580,7 @@ static int precopy(struct migration *m)
 				.dirty_pages_per_s = dirty_rate,
 				.tx_bytes_per_s = tx_rate,
 				.seconds = t1 - t0,
-				.bitmap_bytes = tracker_bitmap_bytes(m->pages),
+				.bitmap_bytes = compact_bytes,
 				.sdps_us = m->sdps.sleep_us,
 			};
 		}
@@ -593,6 +633,26 @@ static int switchover(struct migration *m)
 	}
 	for (w = 0; w < words; w++)
 		m->switchover_pages += __builtin_popcountll(m->bitmap[w]);
+	/*
+	 * The set still to come, compacted, ahead of its pages: the
+	 * destination refuses the checkpoint until every one has arrived.
+	 */
+	{
+		void *enc = NULL;
+		ssize_t len = encode_dirty_set(m, m->bitmap, &enc);
+
+		if (len < 0 || (size_t)len > VMOTION_MAX_PAYLOAD) {
+			free(enc);
+			return failed(m, "cannot encode the switchover's dirty set");
+		}
+		m->switchover_bitmap_bytes = len;
+		r = wire_send(m->fd, &m->st, VMOTION_CMD_DIRTY_SET,
+			      m->switchover_pages, enc, len);
+		free(enc);
+		if (r)
+			return failed(m, "lost the destination: %s",
+				      strerror(errno));
+	}
 	if (send_bitmap_pages(m, m->bitmap, false))
 		return -1;
 	blob = vmm_body(m, "save-state", &len, 64 << 20);
@@ -708,6 +768,7 @@ static void write_json(struct migration *m, const char *result)
 		"  \"zero_pages\": %llu,\n  \"data_pages\": %llu,\n"
 		"  \"state_bytes\": %zu,\n  \"rtt_ms\": %.3f,\n"
 		"  \"switchover_pages\": %llu,\n"
+		"  \"switchover_bitmap_bytes\": %zu,\n"
 		"  \"iterations\": [",
 		m->total_ms, m->stun_ms, m->predicted_stun_ms, m->max_stun_ms,
 		(unsigned long long)m->st.bytes_sent,
@@ -715,7 +776,8 @@ static void write_json(struct migration *m, const char *result)
 		m->hash_checked ? "true" : "false",
 		(unsigned long long)m->batch.zero_pages,
 		(unsigned long long)m->batch.data_pages, m->state_bytes,
-		m->rtt_s * 1e3, (unsigned long long)m->switchover_pages);
+		m->rtt_s * 1e3, (unsigned long long)m->switchover_pages,
+		m->switchover_bitmap_bytes);
 	for (i = 0; i < m->nr_iter; i++)
 		fprintf(f, "%s\n    { \"phase\": %lld, \"pages\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"dirty_pages_per_s\": %.0f, \"tx_bytes_per_s\": %.0f, \"bitmap_bytes\": %llu, \"sdps_us\": %u }",
 			i ? "," : "", (long long)m->iter[i].number,

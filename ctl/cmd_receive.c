@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bitmap/dirty_set.h"
 #include "migrate/compat.h"
 #include "migrate/net.h"
 #include "migrate/pages.h"
@@ -54,7 +55,7 @@ static const char *const rx_state_names[] = {
 
 static const char *const cmd_names[] = {
 	"invalid", "HELLO", "SPEC", "PAGES", "ITER_END", "CHECKPOINT",
-	"COMMIT", "ABORT", "RESPONSE",
+	"COMMIT", "ABORT", "RESPONSE", "DIRTY_SET",
 };
 
 struct receiver {
@@ -80,6 +81,12 @@ struct receiver {
 	struct control *ctl;
 	uint64_t *hashes;
 	uint64_t pages;
+	/*
+	 * The switchover's dirty set (DIRTY_SET): pages announced and not
+	 * yet received.  The checkpoint is refused while any is missing.
+	 */
+	unsigned long *pending;
+	uint64_t nr_pending;
 };
 
 static const struct option receive_options[] = {
@@ -130,6 +137,60 @@ static void discard(struct receiver *r)
 	r->vm_made = false;
 	free(r->hashes);
 	r->hashes = NULL;
+	free(r->pending);
+	r->pending = NULL;
+	r->nr_pending = 0;
+}
+
+/*
+ * DIRTY_SET: the compacted bitmap of the pages the switchover will send.
+ * Data from the network: the decoder checks every length and offset, and
+ * the set must tile exactly this guest's pages and hold @arg pages.
+ */
+static int on_dirty_set(struct receiver *r, const struct wire_frame *f)
+{
+	size_t words = (r->pages + BITS_PER_LONG - 1) / BITS_PER_LONG, i;
+	uint64_t n = 0;
+
+	if (r->pending)
+		return wire_respond_error(r->fd, &r->st,
+					  "a second DIRTY_SET"), -1;
+	r->pending = calloc(words, sizeof(long));
+	if (!r->pending)
+		return wire_respond_error(r->fd, &r->st, "out of memory"), -1;
+	if (dirty_set_decode_bitmap(f->payload, f->length, 0, r->pages,
+				    r->pending))
+		return wire_respond_error(r->fd, &r->st,
+					  "DIRTY_SET: malformed compacted bitmap"), -1;
+	for (i = 0; i < words; i++)
+		n += __builtin_popcountl(r->pending[i]);
+	if (n != f->arg)
+		return wire_respond_error(r->fd, &r->st,
+					  "DIRTY_SET: %llu pages, announced %llu",
+					  (unsigned long long)n,
+					  (unsigned long long)f->arg), -1;
+	r->nr_pending = n;
+	note("switchover: %llu pages to come, announced in %llu bytes",
+	     (unsigned long long)n, (unsigned long long)f->length);
+	return 0;
+}
+
+/* A PAGES frame that pages_apply() accepted: tick off announced pages. */
+static void pages_arrived(struct receiver *r, const struct wire_frame *f)
+{
+	const uint8_t *p = f->payload;
+	uint64_t i, d, pfn;
+
+	if (!r->pending)
+		return;
+	for (i = 0; i < f->arg; i++) {
+		memcpy(&d, p + i * sizeof(d), sizeof(d));
+		pfn = le64toh(d) & VMOTION_PFN_MASK;
+		if (r->pending[pfn / BITS_PER_LONG] & (1UL << (pfn % BITS_PER_LONG))) {
+			r->pending[pfn / BITS_PER_LONG] &= ~(1UL << (pfn % BITS_PER_LONG));
+			r->nr_pending--;
+		}
+	}
 }
 
 static int on_hello(struct receiver *r, const struct wire_frame *f)
@@ -224,6 +285,10 @@ static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
 	struct vmotion_restored res;
 	double t0 = now_s();
 
+	if (r->nr_pending)
+		return wire_respond_error(r->fd, &r->st,
+					  "%llu pages of the switchover's dirty set did not arrive",
+					  (unsigned long long)r->nr_pending), -1;
 	if (r->test_drop && !strcmp(r->test_drop, "checkpoint")) {
 		note("test: dropping the connection at the checkpoint");
 		return -1;
@@ -270,8 +335,11 @@ static int step(struct receiver *r, const struct wire_frame *f)
 				wire_respond_error(r->fd, &r->st, "%s", err);
 				return -1;
 			}
+			pages_arrived(r, f);
 			return 0;
 		}
+		if (f->command == VMOTION_CMD_DIRTY_SET)
+			return on_dirty_set(r, f);
 		if (f->command == VMOTION_CMD_ITER_END)
 			return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK,
 					    NULL, 0);

@@ -3,6 +3,12 @@
 
 CTL_SRCS += ctl/cmd_migrate.c ctl/cmd_receive.c $(wildcard ctl/migrate/*.c)
 CTL_HDRS += $(wildcard ctl/migrate/*.h) uapi/linux/vmotion_wire.h
+# The switchover's dirty set travels in the compacted bitmap format: the
+# one codec, built for userspace.
+CTL_SRCS += kmod/bitmap_codec.c ctl/bitmap/dirty_set.c
+CTL_HDRS += kmod/bitmap_codec.h ctl/bitmap/dirty_set.h ctl/bitmap/kcompat.h \
+	    uapi/linux/vmtrace_bitmap.h
+CTL_CFLAGS += -I. -Ictl/bitmap
 
 # (linux_test, three hops of a Linux guest, was once left out: its third
 # hop found the source VMM gone.  The guest had triple-faulted: without
