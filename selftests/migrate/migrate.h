@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <sched.h>
 #include <signal.h>
@@ -256,6 +259,63 @@ static inline void mt_link_down(struct mt_link *l)
 {
 	if (l->nsa[0])
 		mt_sh("ip netns del %s; ip netns del %s", l->nsa, l->nsb);
+}
+
+/*
+ * A man in the middle for one connection: listen on 127.0.0.1:@port,
+ * relay to 127.0.0.1:@to_port both ways, and flip one bit of the byte at
+ * offset @at of the stream towards the destination.  Returns the relay's
+ * pid once it listens, or -1.
+ */
+static inline pid_t mt_corrupting_relay(int port, int to_port,
+					unsigned long long at)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int lfd, a, b, one = 1;
+	unsigned long long seen = 0;
+	char buf[65536];
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_port = htons(port);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 1))
+		return -1;
+	pid = fork();
+	if (pid) {
+		close(lfd);
+		return pid;
+	}
+	a = accept(lfd, NULL, NULL);
+	b = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = htons(to_port);
+	if (a < 0 || b < 0 || connect(b, (struct sockaddr *)&sa, sizeof(sa)))
+		_exit(1);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a, .events = POLLIN },
+				       { .fd = b, .events = POLLIN } };
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0)
+			_exit(1);
+		if (p[0].revents) {
+			n = read(a, buf, sizeof(buf));
+			if (n <= 0)
+				_exit(0);
+			if (seen <= at && at < seen + n)
+				buf[at - seen] ^= 0x10;
+			seen += n;
+			if (write(b, buf, n) != n)
+				_exit(0);
+		}
+		if (p[1].revents) {
+			n = read(b, buf, sizeof(buf));
+			if (n <= 0 || write(a, buf, n) != n)
+				_exit(0);
+		}
+	}
 }
 
 /* A TCP port for this test process, so parallel runs do not collide. */

@@ -5,7 +5,8 @@
  * equal, the payload verifies every page on the destination and keeps
  * running, and the destination can migrate it on again.  Rollbacks: a
  * destination killed in pre-copy, a link cut at the checkpoint and between
- * the restore and the commit, migrate killed (-9) or interrupted (Ctrl-C),
+ * the restore and the commit, a bit flipped on the wire, migrate killed
+ * (-9) or interrupted (Ctrl-C),
  * a destination that cannot take the VM, one that never converges; each
  * leaves the source running, unlocked, untraced and intact, and a second
  * migration then succeeds.  Every test runs with both trackers:
@@ -257,6 +258,31 @@ TEST_F_TIMEOUT(mig, link_cut_at_the_checkpoint_rolls_back, 120)
 TEST_F_TIMEOUT(mig, link_cut_between_restore_and_commit_rolls_back, 120)
 {
 	switchover_cut(_metadata, self, variant, "restored");
+}
+
+/* A bit flipped on the wire, deep in pre-copy's page data. */
+TEST_F_TIMEOUT(mig, corrupted_frame_rolls_back, 120)
+{
+	char relay_to[64];
+	pid_t relay;
+
+	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
+	relay = mt_corrupting_relay(mt_port(3), mt_port(0), 200000);
+	ASSERT_LT(0, relay);
+	strcpy(relay_to, self->to);
+	snprintf(self->to, sizeof(self->to), "127.0.0.1:%d", mt_port(3));
+	usleep(300000);	/* some memory to send */
+	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
+	show("migrate", self->out);
+	kill(relay, SIGKILL);
+	waitpid(relay, NULL, 0);
+	/* The receiver caught it by the frame's checksum. */
+	EXPECT_TRUE(mt_file_wait(self->dst.out, "checksum", 10))
+		show("receive", self->dst.out);
+	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 10));
+	expect_rolled_back(_metadata, self, variant, "\"reason\"");
+	strcpy(self->to, relay_to);
+	second_migration_succeeds(_metadata, self, variant);
 }
 
 /* migrate itself dies in pre-copy: the VMM and vmtrace clean up after it. */

@@ -35,9 +35,11 @@ enum vmotion_cmd {
 	VMOTION_CMD_COMMIT,	/* the source will never run the VM again */
 	VMOTION_CMD_ABORT,	/* payload: reason text; no response */
 	VMOTION_CMD_RESPONSE,	/* @arg = enum vmotion_status */
-	VMOTION_CMD_DIRTY_SET,	/* @arg pages; the compacted bitmap of the
-				 * pages the switchover still sends
-				 * (vmtrace_bitmap.h chunks tiling the guest) */
+	/*
+	 * @arg pages; the compacted bitmap (vmtrace_bitmap.h chunks tiling
+	 * the guest) of the pages the switchover still sends
+	 */
+	VMOTION_CMD_DIRTY_SET,
 	VMOTION_CMD_MAX,
 };
 
