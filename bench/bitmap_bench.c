@@ -11,11 +11,22 @@
  * patterns (most pages' words written) run up to 1 TiB only; 24 TiB gets
  * the sparse ones and "full".
  *
- * There is no dirty set captured from a real guest yet: soft-dirty bits
- * of QEMU's guest RAM inside the lab miss the writes of a nested KVM guest
- * (212 soft-dirty pages of 25962 present while the guest rewrote over
- * 8192 pages a second), so such captures would mislead.  They can come
- * from vmtrace's own harvests once tracking exists.
+ * Captured sets: each bench/captured/<name>/phaseN.bin (the directory is
+ * --captured DIR) is one pre-copy harvest of a real Linux guest, as
+ * "vmotionctl migrate ... --dump-dirty DIR" writes it: the raw bitmap,
+ * little-endian 64-bit words, bit i = guest page i, so the guest is taken
+ * to be 8 pages per byte of the file.  Each file is a row
+ * "captured:<name>/phaseN", measured like the patterns, the encoder given
+ * the summary of non-empty regions a harvest of those words would have.
+ * They come from the migration's own tracker, not from soft-dirty bits of
+ * QEMU's guest RAM inside the lab: those miss the writes of a nested KVM
+ * guest (212 soft-dirty pages of 25962 present while the guest rewrote
+ * over 8192 pages a second) and would mislead.  To add one, run
+ * "vmotionctl migrate ... --dump-dirty DIR" in the lab while the guest
+ * does the workload, copy DIR to bench/captured/<name>/ and describe it
+ * in its "source" file (see bench/captured/README).  A missing directory
+ * is no captured rows; a malformed capture is an error, so that none is
+ * silently left out.
  *
  * "fixed-26k" is one set -- clustered-10 % of a 1 GiB guest, ~26 k pages in
  * 8 regions -- placed in every guest size with its regions spread evenly,
@@ -29,16 +40,20 @@
  * (runs of >= 16 pages added as ranges), run_optimize and serialize;
  * roaring_decode_ns: portable_deserialize_safe only (no bitmap made).
  *
- *   bitmap_bench [--json FILE] [--quick]
+ *   bitmap_bench [--json FILE] [--quick] [--captured DIR]
  *   bitmap_bench --corpus DIR      write fuzzer seeds and exit
  */
+#include <ctype.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <roaring/roaring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../ctl/bitmap/tests/patterns.h"
 
@@ -244,6 +259,30 @@ struct bench {
 	size_t dec_bytes;
 };
 
+/* The set and the buffers to encode and decode it, all mapped lazily. */
+static int bench_alloc(struct bench *b, u64 npages)
+{
+	memset(b, 0, sizeof(*b));
+	if (test_set_alloc(&b->s, npages))
+		return -1;
+	b->enc_room = dirty_set_encode_bound(npages, VMTRACE_BITMAP_CHUNK_MAX);
+	b->enc = mmap(NULL, b->enc_room, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	b->dec_bytes = b->s.bitmap_bytes;
+	b->dec = mmap(NULL, b->dec_bytes, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b->enc == MAP_FAILED || b->dec == MAP_FAILED)
+		return -1;
+	return 0;
+}
+
+static void bench_free(struct bench *b)
+{
+	munmap(b->enc, b->enc_room);
+	munmap(b->dec, b->dec_bytes);
+	test_set_free(&b->s);
+}
+
 static int measure(struct bench *b, struct row *row)
 {
 	struct vmtrace_bitmap_src src = {
@@ -334,12 +373,15 @@ static const char *human(u64 bytes, char *buf)
 	return buf;
 }
 
+/* Wide enough for the longest pattern name, captured ones included. */
+static int pattern_width = 15;
+
 static void print_row(const struct row *r)
 {
 	char g[16], raw[16], enc[16], ro[16];
 
-	printf("%-8s %-15s %11llu %10s %10s %7.3f%% %10s %6.2f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
-	       human(r->guest_bytes, g), r->pattern,
+	printf("%-9s %-*s %11llu %10s %10s %7.3f%% %10s %6.2f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
+	       human(r->guest_bytes, g), pattern_width, r->pattern,
 	       (unsigned long long)r->dirty, human(r->raw, raw),
 	       human(r->encoded, enc), 100.0 * r->encoded / r->raw,
 	       human(r->roaring, ro), (double)r->encoded / r->roaring,
@@ -377,6 +419,203 @@ static void fill_fixed(struct test_set *s, const struct test_set *small)
 		to = r * stride;
 		s->summary[to / 64] |= 1UL << (to % 64);
 	}
+}
+
+/**
+ * struct capture - one captured harvest
+ * @path: DIR/<name>/phaseN.bin
+ * @name: <name>, inside @path
+ * @name_len: its length
+ * @phase: N
+ * @bytes: the file's size, checked when found
+ * @pattern: "captured:<name>/phaseN", the row's pattern
+ */
+struct capture {
+	char *path;
+	const char *name;
+	size_t name_len;
+	u64 phase;
+	u64 bytes;
+	char *pattern;
+};
+
+/* A bitmap of 2^33 pages: a 32 TiB guest, more than the bench's largest. */
+#define CAPTURE_MAX_BYTES	(1ULL << 30)
+
+/* By capture, then by phase as a number: phase10 after phase9. */
+static int cmp_capture(const void *a, const void *b)
+{
+	const struct capture *x = a, *y = b;
+	int c = strncmp(x->name, y->name,
+			x->name_len < y->name_len ? x->name_len : y->name_len);
+
+	if (c)
+		return c;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	return x->phase < y->phase ? -1 : x->phase > y->phase;
+}
+
+/* A raw bitmap of whole 64-bit words, not absurdly large. */
+static bool capture_size_ok(const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode)) {
+		fprintf(stderr, "bitmap_bench: %s: not a regular file\n", path);
+		return false;
+	}
+	if (st->st_size <= 0 || st->st_size % 8 ||
+	    (u64)st->st_size > CAPTURE_MAX_BYTES) {
+		fprintf(stderr, "bitmap_bench: %s: %lld bytes, not a bitmap of 64-bit words (8 .. %llu bytes)\n",
+			path, (long long)st->st_size,
+			(unsigned long long)CAPTURE_MAX_BYTES);
+		return false;
+	}
+	return true;
+}
+
+static bool capture_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._+-", name[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Every DIR/<name>/phaseN.bin, sorted, its name and size checked here so
+ * that a bad one fails before the synthetic rows' half minute.  Names go
+ * unquoted into the table and the JSON, so they are held to
+ * [A-Za-z0-9._+-].  Returns the number found, 0 if DIR does not exist,
+ * -1 (said on stderr) on a malformed capture.
+ */
+static int find_captures(const char *dir, struct capture **out)
+{
+	struct capture *c;
+	struct stat st;
+	char *pat;
+	glob_t g;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (stat(dir, &st)) {
+		fprintf(stderr, "bitmap_bench: %s: %s%s\n", dir, strerror(errno),
+			errno == ENOENT ? ", so no captured sets" : "");
+		return errno == ENOENT ? 0 : -1;
+	}
+	if (asprintf(&pat, "%s/*/phase*.bin", dir) < 0)
+		return -1;
+	rc = glob(pat, 0, NULL, &g);
+	free(pat);
+	if (rc == GLOB_NOMATCH) {
+		fprintf(stderr, "bitmap_bench: no */phase*.bin in %s, so no captured sets\n",
+			dir);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "bitmap_bench: %s: cannot list captures\n", dir);
+		return -1;
+	}
+	c = calloc(g.gl_pathc, sizeof(*c));
+	if (!c)
+		return -1;
+	for (i = 0; i < g.gl_pathc; i++) {
+		char *path = g.gl_pathv[i];
+		char *base = strrchr(path, '/') + 1;
+		char *name = base - 1;
+		size_t digits;
+
+		while (name > path && name[-1] != '/')
+			name--;
+		digits = strspn(base + 5, "0123456789");
+		if (!digits || strcmp(base + 5 + digits, ".bin")) {
+			fprintf(stderr, "bitmap_bench: %s: not phaseN.bin\n",
+				path);
+			return -1;
+		}
+		if (!capture_name_ok(name, base - 1 - name)) {
+			fprintf(stderr, "bitmap_bench: %s: capture names are [A-Za-z0-9._+-]\n",
+				path);
+			return -1;
+		}
+		c[i].path = path;
+		c[i].name = name;
+		c[i].name_len = base - 1 - name;
+		if (stat(path, &st)) {
+			fprintf(stderr, "bitmap_bench: %s: %s\n", path,
+				strerror(errno));
+			return -1;
+		}
+		if (!capture_size_ok(path, &st))
+			return -1;
+		c[i].bytes = st.st_size;
+		c[i].phase = strtoull(base + 5, NULL, 10);
+		if (asprintf(&c[i].pattern, "captured:%.*s/phase%llu",
+			     (int)c[i].name_len, name,
+			     (unsigned long long)c[i].phase) < 0)
+			return -1;
+	}
+	qsort(c, g.gl_pathc, sizeof(*c), cmp_capture);
+	*out = c;
+	/* the paths stay in g, used until the process exits */
+	return g.gl_pathc;
+}
+
+/*
+ * Loads a capture as the set of a new @b: the file's words are the bitmap,
+ * their popcount the dirty pages, and the summary marks each region with
+ * a set page, as a harvest's would.
+ */
+static int load_capture(const struct capture *c, struct bench *b)
+{
+	const char *why = NULL;
+	struct stat st;
+	size_t done = 0;
+	u64 w;
+	int fd;
+
+	fd = open(c->path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		goto err;
+	if (!capture_size_ok(c->path, &st))
+		goto out;
+	if ((u64)st.st_size != c->bytes) {
+		why = "changed since the bench started";
+		goto err;
+	}
+	if (bench_alloc(b, c->bytes * 8))
+		goto err;
+	while (done < b->s.bitmap_bytes) {
+		ssize_t n = read(fd, (char *)b->s.bitmap + done,
+				 b->s.bitmap_bytes - done);
+
+		if (n <= 0) {
+			why = n ? NULL : "shorter than it was";
+			bench_free(b);
+			goto err;
+		}
+		done += n;
+	}
+	close(fd);
+	for (w = 0; w < b->s.bitmap_bytes / 8; w++) {
+		u64 r = w / (VMTRACE_BITMAP_REGION_PAGES / 64);
+
+		b->s.bitmap[w] = le64toh(b->s.bitmap[w]);
+		if (!b->s.bitmap[w])
+			continue;
+		b->s.dirty += __builtin_popcountl(b->s.bitmap[w]);
+		b->s.summary[r / 64] |= 1UL << (r % 64);
+	}
+	return 0;
+err:
+	fprintf(stderr, "bitmap_bench: %s: %s\n", c->path,
+		why ? why : strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static int write_corpus(const char *dir)
@@ -439,14 +678,16 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "corpus", required_argument, NULL, 'c' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "captured", required_argument, NULL, 'C' },
 		{ }
 	};
-	struct row rows[128];
-	const char *json = NULL;
+	const char *json = NULL, *captured_dir = "bench/captured";
 	unsigned int gi, pi, nrows = 0, ng = 4;
+	struct capture *captures;
 	struct test_set fixed;
 	double t_start = now_ns();
-	int c;
+	struct row *rows;
+	int c, ncaptures;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'j')
@@ -455,9 +696,23 @@ int main(int argc, char **argv)
 			return write_corpus(optarg);
 		else if (c == 'q')
 			ng = 3;
+		else if (c == 'C')
+			captured_dir = optarg;
 		else
 			return 2;
 	}
+
+	/* before any measuring: a bad capture should not cost a whole run */
+	ncaptures = find_captures(captured_dir, &captures);
+	if (ncaptures < 0)
+		return 1;
+	for (c = 0; c < ncaptures; c++)
+		if ((int)strlen(captures[c].pattern) > pattern_width)
+			pattern_width = strlen(captures[c].pattern);
+	rows = calloc(ng * (test_patterns_count + 1) + ncaptures,
+		      sizeof(*rows));
+	if (!rows)
+		return 1;
 
 	if (test_set_alloc(&fixed, GIB_PAGES))
 		return 1;
@@ -470,24 +725,20 @@ int main(int argc, char **argv)
 	printf("# enc: encode with summary, 64 KiB chunks; enc-nosum: same without summary (scans every word);\n");
 	printf("# dec: decode into a bitmap; roar-enc: build+run_optimize+serialize; roar-dec: deserialize only\n");
 	printf("# guests are lazy mappings: only the words a pattern sets are touched; dense patterns stop at 1 TiB\n");
-	printf("# no captured real-guest set (see bench/bitmap_bench.c)\n");
-	printf("%-8s %-15s %11s %10s %10s %8s %10s %6s %9s %9s %9s %9s %9s\n",
-	       "guest", "pattern", "dirty", "raw", "encoded", "enc/raw",
-	       "roaring", "/roar", "enc", "enc-nosum", "dec", "roar-enc",
-	       "roar-dec");
+	if (ncaptures)
+		printf("# captured:NAME/phaseN: real guests' harvests, %d in %s (bench/captured/README)\n",
+		       ncaptures, captured_dir);
+	else
+		printf("# no captured real-guest set in %s (bench/captured/README)\n",
+		       captured_dir);
+	printf("%-9s %-*s %11s %10s %10s %8s %10s %6s %9s %9s %9s %9s %9s\n",
+	       "guest", pattern_width, "pattern", "dirty", "raw", "encoded",
+	       "enc/raw", "roaring", "/roar", "enc", "enc-nosum", "dec",
+	       "roar-enc", "roar-dec");
 	for (gi = 0; gi < ng; gi++) {
-		struct bench b = { };
+		struct bench b;
 
-		if (test_set_alloc(&b.s, guests[gi]))
-			return 1;
-		b.enc_room = dirty_set_encode_bound(guests[gi],
-						    VMTRACE_BITMAP_CHUNK_MAX);
-		b.enc = mmap(NULL, b.enc_room, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		b.dec_bytes = b.s.bitmap_bytes;
-		b.dec = mmap(NULL, b.dec_bytes, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (b.enc == MAP_FAILED || b.dec == MAP_FAILED)
+		if (bench_alloc(&b, guests[gi]))
 			return 1;
 		for (pi = 0; pi <= test_patterns_count; pi++) {
 			struct row *r = &rows[nrows];
@@ -513,9 +764,23 @@ int main(int argc, char **argv)
 			print_row(r);
 			nrows++;
 		}
-		munmap(b.enc, b.enc_room);
-		munmap(b.dec, b.dec_bytes);
-		test_set_free(&b.s);
+		bench_free(&b);
+	}
+	for (c = 0; c < ncaptures; c++) {
+		struct row *r = &rows[nrows];
+		struct bench b;
+
+		if (load_capture(&captures[c], &b))
+			return 1;
+		r->pattern = captures[c].pattern;
+		r->guest_bytes = b.s.npages * 4096;
+		if (measure(&b, r)) {
+			fprintf(stderr, "%s: round trip failed\n", r->pattern);
+			return 1;
+		}
+		print_row(r);
+		nrows++;
+		bench_free(&b);
 	}
 
 	printf("\n# targets\n");

@@ -52,5 +52,7 @@ $(BUILD)/bench/bitmap_bench: bench/bitmap_bench.c $(BITMAP_TEST_SRCS) \
 	$(CC) $(CFLAGS) -Wno-unused-parameter -mpopcnt $(BITMAP_INC) -o $@ \
 		$< $(BITMAP_TEST_SRCS) -lroaring -lm
 
+# Also measures the captured real-guest sets in bench/captured/ (its README),
+# found relative to the top directory, where make runs the bench.
 bench-bitmap: $(BUILD)/bench/bitmap_bench
 	$(BUILD)/bench/bitmap_bench --json $(BUILD)/bench/bitmap.json
