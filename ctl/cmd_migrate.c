@@ -450,7 +450,7 @@ static int end_iteration(struct migration *m, int64_t number)
 
 /*
  * --dump-dirty: a harvest's raw bitmap (little-endian 64-bit words, bit N
- * = page N) as DIR/phase-N.bin, to study real dirty sets (the bitmap
+ * = page N) as DIR/phaseN.bin, to study real dirty sets (the bitmap
  * benchmark reads such captures).
  */
 static void dump_dirty(struct migration *m, int64_t number)

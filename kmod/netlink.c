@@ -138,9 +138,11 @@ static int vmtrace_nl_fill_session(struct sk_buff *msg,
 	return 0;
 }
 
-/* A reply carrying one session's attributes. */
-static int vmtrace_nl_reply_session(struct genl_info *info, u8 cmd,
-				    const struct vmtrace_session *s)
+/* A reply to @info carrying what @fill puts in about @s. */
+static int vmtrace_nl_reply(struct genl_info *info, u8 cmd,
+			    const struct vmtrace_session *s,
+			    int (*fill)(struct sk_buff *msg,
+					const struct vmtrace_session *s))
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -149,12 +151,19 @@ static int vmtrace_nl_reply_session(struct genl_info *info, u8 cmd,
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &vmtrace_nl_family, 0, cmd);
-	if (!hdr || vmtrace_nl_fill_session(msg, s)) {
+	if (!hdr || fill(msg, s)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
+
+/* A reply carrying one session's attributes. */
+static int vmtrace_nl_reply_session(struct genl_info *info, u8 cmd,
+				    const struct vmtrace_session *s)
+{
+	return vmtrace_nl_reply(info, cmd, s, vmtrace_nl_fill_session);
 }
 
 int vmtrace_nl_attach_doit(struct sk_buff *skb, struct genl_info *info)
@@ -322,19 +331,7 @@ static int vmtrace_nl_fill_throttle(struct sk_buff *msg,
 static int vmtrace_nl_reply_throttle(struct genl_info *info, u8 cmd,
 				     const struct vmtrace_session *s)
 {
-	struct sk_buff *msg;
-	void *hdr;
-
-	msg = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &vmtrace_nl_family, 0, cmd);
-	if (!hdr || vmtrace_nl_fill_throttle(msg, s)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return vmtrace_nl_reply(info, cmd, s, vmtrace_nl_fill_throttle);
 }
 
 int vmtrace_nl_set_throttle_doit(struct sk_buff *skb, struct genl_info *info)
