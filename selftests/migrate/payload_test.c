@@ -12,6 +12,8 @@
  * migration then succeeds.  Every test runs with both trackers:
  * KVM's dirty log (through the VMM) and vmtrace.ko.
  */
+#include <sys/un.h>
+
 #include "migrate.h"
 #include "kselftest_harness.h"
 
@@ -371,6 +373,43 @@ TEST_F_TIMEOUT(mig, bad_addresses, 120)
 	expect_rolled_back(_metadata, self, variant, "cannot connect");
 	strcpy(self->to, "127.0.0.1");
 	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
+	expect_healthy(_metadata, &self->src);
+}
+
+/* --control names no VMM, or a socket that speaks something else. */
+TEST_F_TIMEOUT(mig, wrong_control_socket, 60)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char out[512], path[128];
+	const char *args[] = { "migrate", "--control", path, "--to", self->to,
+			       "--tracker", variant->tracker, NULL };
+	int lfd, fd;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/no-such-vm.sock", self->src.dir);
+	EXPECT_EQ(1, vmm_cmd(args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "no-such-vm.sock")) TH_LOG("%s", out);
+
+	/* A listener that answers garbage. */
+	snprintf(path, sizeof(path), "%s/not-a-vm.sock", self->src.dir);
+	strcpy(sa.sun_path, path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	pid = fork();
+	if (!pid) {
+		fd = accept(lfd, NULL, NULL);
+		if (fd >= 0 && write(fd, "HTTP/1.1 400 Bad Request\n", 25) < 0)
+			_exit(1);
+		sleep(5);
+		_exit(0);
+	}
+	close(lfd);
+	EXPECT_EQ(1, vmm_cmd(args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "HTTP/1.1 400")) TH_LOG("%s", out);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* The real VM never noticed. */
 	expect_healthy(_metadata, &self->src);
 }
 
