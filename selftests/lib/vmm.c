@@ -352,3 +352,22 @@ bool vmm_console_expect(int fd, const char *needle, int timeout_s, char *buf,
 	}
 	return false;
 }
+
+double vmm_console_ask(int console, const char *cmd, const char *tag)
+{
+	char line[256], buf[4096];
+	char *p;
+
+	snprintf(line, sizeof(line), "echo %s=$(%s)-END\n", tag, cmd);
+	if (vmm_console_send(console, line))
+		return -1;
+	/* The echoed command has "$(", the answer does not. */
+	snprintf(line, sizeof(line), "%s=", tag);
+	for (;;) {
+		if (!vmm_console_expect(console, "-END", 30, buf, sizeof(buf)))
+			return -1;
+		p = strstr(buf, line);
+		if (p && p[strlen(line)] != '$')
+			return strtod(p + strlen(line), NULL);
+	}
+}

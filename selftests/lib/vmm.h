@@ -59,6 +59,12 @@ int vmm_console_send(int fd, const char *s);
 bool vmm_console_expect(int fd, const char *needle, int timeout_s, char *buf,
 			size_t len);
 
+/*
+ * Ask the guest's shell: run "echo TAG=$(CMD)-END" and return the number
+ * after "TAG=" in the answer, or -1.
+ */
+double vmm_console_ask(int console, const char *cmd, const char *tag);
+
 bool file_exists(const char *path);
 
 #endif

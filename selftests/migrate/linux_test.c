@@ -42,25 +42,6 @@ FIXTURE_TEARDOWN(hops)
 		vmm_cleanup(&self->v[i]);
 }
 
-/* Ask the guest shell; the number after "@tag=", or -1. */
-static double ask(int console, const char *cmd, const char *tag)
-{
-	char line[256], buf[4096];
-	char *p;
-
-	snprintf(line, sizeof(line), "echo %s=$(%s)-END\n", tag, cmd);
-	if (vmm_console_send(console, line))
-		return -1;
-	snprintf(line, sizeof(line), "%s=", tag);
-	for (;;) {
-		if (!vmm_console_expect(console, "-END", 30, buf, sizeof(buf)))
-			return -1;
-		p = strstr(buf, line);
-		if (p && p[strlen(line)] != '$')
-			return strtod(p + strlen(line), NULL);
-	}
-}
-
 TEST_F_TIMEOUT(hops, three_hops_shell_answers, 280)
 {
 	char to[64], json[128], out[128];
@@ -69,7 +50,7 @@ TEST_F_TIMEOUT(hops, three_hops_shell_answers, 280)
 
 	self->console = vmm_console_open(&self->v[0]);
 	ASSERT_LE(0, self->console);
-	up = ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
+	up = vmm_console_ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
 	ASSERT_LT(0, up);
 	close(self->console);
 	self->console = -1;
@@ -96,8 +77,8 @@ TEST_F_TIMEOUT(hops, three_hops_shell_answers, 280)
 		EXPECT_EQ(0, vmm_wait(&self->v[i - 1], 10));
 		self->console = vmm_console_open(&self->v[i]);
 		ASSERT_LE(0, self->console);
-		EXPECT_EQ(42, ask(self->console, "echo $((40 + 2))", "ANSWER"));
-		now = ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
+		EXPECT_EQ(42, vmm_console_ask(self->console, "echo $((40 + 2))", "ANSWER"));
+		now = vmm_console_ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
 		EXPECT_GE(now, up) TH_LOG("uptime went from %.2f to %.2f", up, now);
 		up = now;
 		close(self->console);

@@ -319,6 +319,49 @@ static inline pid_t mt_corrupting_relay(int port, int to_port,
 }
 
 /* A TCP port for this test process, so parallel runs do not collide. */
+static inline int mt_port(int i);
+
+/*
+ * Two hosts joined by a 200 Mbit/s link (mt_link_up()): a source VMM
+ * running @guest in namespace nsa, a receiver listening on
+ * 10.77.0.2:mt_port(0) in nsb; migrate runs in nsa (mt_netns).
+ */
+struct mt_hosts {
+	struct vmm src, dst;
+	struct mt_link link;
+	char to[64], json[128], out[128];
+};
+
+static inline int mt_hosts_up(struct mt_hosts *h, const char *const *guest)
+{
+	if (mt_link_up(&h->link, 200) || vmm_init(&h->src) ||
+	    vmm_init(&h->dst))
+		return -1;
+	snprintf(h->to, sizeof(h->to), "10.77.0.2:%d", mt_port(0));
+	snprintf(h->json, sizeof(h->json), "%s/report.json", h->src.dir);
+	snprintf(h->out, sizeof(h->out), "%s/migrate.out", h->src.dir);
+	if (vmm_start(&h->src, guest, 30))
+		return -1;
+	mt_netns = h->link.nsb;
+	if (mt_receiver_start(&h->dst, h->to, NULL))
+		return -1;
+	mt_netns = h->link.nsa;
+	return 0;
+}
+
+/* After a failure (@failed), what both VMMs said first. */
+static inline void mt_hosts_down(struct mt_hosts *h, bool failed)
+{
+	if (failed) {
+		vmm_dump(&h->src);
+		vmm_dump(&h->dst);
+	}
+	vmm_cleanup(&h->src);
+	vmm_cleanup(&h->dst);
+	mt_link_down(&h->link);
+}
+
+/* A TCP port for this test process, so parallel runs do not collide. */
 static inline int mt_port(int i)
 {
 	return 40000 + (getpid() % 5000) * 4 + i;

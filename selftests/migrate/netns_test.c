@@ -15,9 +15,7 @@ static const char *const dirty_64m[] = {
 };
 
 FIXTURE(ns) {
-	struct vmm src, dst;
-	struct mt_link link;
-	char to[64], json[128], out[128];
+	struct mt_hosts h;
 	const char *tracker[3];
 };
 
@@ -40,30 +38,12 @@ FIXTURE_SETUP(ns)
 	if (!strcmp(variant->tracker, "vmtrace"))
 		ASSERT_EQ(0, vt_module_ensure_loaded());
 
-	/* A 200 Mbit/s link with 1 ms each way. */
-	ASSERT_EQ(0, mt_link_up(&self->link, 200));
-	ASSERT_EQ(0, vmm_init(&self->src));
-	ASSERT_EQ(0, vmm_init(&self->dst));
-	snprintf(self->to, sizeof(self->to), "10.77.0.2:%d", mt_port(0));
-	snprintf(self->json, sizeof(self->json), "%s/report.json",
-		 self->src.dir);
-	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
-		 self->src.dir);
-	ASSERT_EQ(0, vmm_start(&self->src, dirty_64m, 30));
-	mt_netns = self->link.nsb;
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	mt_netns = self->link.nsa;
+	ASSERT_EQ(0, mt_hosts_up(&self->h, dirty_64m));
 }
 
 FIXTURE_TEARDOWN(ns)
 {
-	if (!_metadata->passed) {
-		vmm_dump(&self->src);
-		vmm_dump(&self->dst);
-	}
-	vmm_cleanup(&self->src);
-	vmm_cleanup(&self->dst);
-	mt_link_down(&self->link);
+	mt_hosts_down(&self->h, !_metadata->passed);
 }
 
 static void expect_healthy(struct __test_metadata *_metadata, struct vmm *v)
@@ -84,20 +64,20 @@ TEST_F_TIMEOUT(ns, dirty_64m_over_veth, 200)
 	pid_t pid;
 
 	sleep(1);
-	pid = mt_migrate_bg(self->src.control, self->to, self->json,
-			    self->out, self->tracker);
+	pid = mt_migrate_bg(self->h.src.control, self->h.to, self->h.json,
+			    self->h.out, self->tracker);
 	ASSERT_EQ(0, mt_wait(pid, 150)) {
-		fprintf(stderr, "# %s# %s", mt_slurp(self->out),
-			mt_slurp(self->dst.out));
+		fprintf(stderr, "# %s# %s", mt_slurp(self->h.out),
+			mt_slurp(self->h.dst.out));
 	}
-	fprintf(stderr, "# %s", mt_slurp(self->out));
-	json = mt_slurp(self->json);
+	fprintf(stderr, "# %s", mt_slurp(self->h.out));
+	json = mt_slurp(self->h.json);
 	fprintf(stderr, "# report: %s", json);
 	EXPECT_NE(NULL, strstr(json, "\"memory_hash_equal\": true"));
 	EXPECT_NE(NULL, strstr(json, variant->tracker));
 	EXPECT_LE(mt_json_num(json, "stun_ms"), 500);
-	EXPECT_EQ(0, vmm_wait(&self->src, 10));
-	expect_healthy(_metadata, &self->dst);
+	EXPECT_EQ(0, vmm_wait(&self->h.src, 10));
+	expect_healthy(_metadata, &self->h.dst);
 }
 
 TEST_F_TIMEOUT(ns, link_cut_in_precopy_rolls_back, 200)
@@ -109,18 +89,18 @@ TEST_F_TIMEOUT(ns, link_cut_in_precopy_rolls_back, 200)
 	const char *json;
 	pid_t pid;
 
-	pid = mt_migrate_bg(self->src.control, self->to, self->json,
-			    self->out, never);
-	ASSERT_TRUE(mt_file_wait(self->out, "phase 0:", 60))
-		fprintf(stderr, "# %s", mt_slurp(self->out));
+	pid = mt_migrate_bg(self->h.src.control, self->h.to, self->h.json,
+			    self->h.out, never);
+	ASSERT_TRUE(mt_file_wait(self->h.out, "phase 0:", 60))
+		fprintf(stderr, "# %s", mt_slurp(self->h.out));
 	ASSERT_EQ(0, mt_sh("ip -n %s link set va%d down",
-			   self->link.nsa, self->link.id));
+			   self->h.link.nsa, self->h.link.id));
 	EXPECT_EQ(1, mt_wait(pid, 60));
-	json = mt_slurp(self->json);
+	json = mt_slurp(self->h.json);
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
 		TH_LOG("%s", json);
-	expect_healthy(_metadata, &self->src);
-	EXPECT_EQ(0, mt_vmtrace_sessions(self->link.nsa));
+	expect_healthy(_metadata, &self->h.src);
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->h.link.nsa));
 }
 
 TEST_HARNESS_MAIN

@@ -18,9 +18,7 @@ static const char *const busy_64m[] = {
 };
 
 FIXTURE(sdps) {
-	struct vmm src, dst;
-	struct mt_link link;
-	char to[64], json[128], out[128];
+	struct mt_hosts h;
 };
 
 FIXTURE_VARIANT(sdps) {
@@ -38,29 +36,12 @@ FIXTURE_VARIANT_ADD(sdps, vmtrace) {
 FIXTURE_SETUP(sdps)
 {
 	ASSERT_EQ(0, vt_module_ensure_loaded());
-	ASSERT_EQ(0, mt_link_up(&self->link, 200));
-	ASSERT_EQ(0, vmm_init(&self->src));
-	ASSERT_EQ(0, vmm_init(&self->dst));
-	snprintf(self->to, sizeof(self->to), "10.77.0.2:%d", mt_port(0));
-	snprintf(self->json, sizeof(self->json), "%s/report.json",
-		 self->src.dir);
-	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
-		 self->src.dir);
-	ASSERT_EQ(0, vmm_start(&self->src, busy_64m, 30));
-	mt_netns = self->link.nsb;
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	mt_netns = self->link.nsa;
+	ASSERT_EQ(0, mt_hosts_up(&self->h, busy_64m));
 }
 
 FIXTURE_TEARDOWN(sdps)
 {
-	if (!_metadata->passed) {
-		vmm_dump(&self->src);
-		vmm_dump(&self->dst);
-	}
-	vmm_cleanup(&self->src);
-	vmm_cleanup(&self->dst);
-	mt_link_down(&self->link);
+	mt_hosts_down(&self->h, !_metadata->passed);
 }
 
 /* Pages the payload has written so far, or ~0 if it does not answer. */
@@ -108,12 +89,12 @@ static int migrate_sampled(FIXTURE_DATA(sdps) *self, const char *const *args,
 	pid_t pid;
 	int rc;
 
-	unlink(self->out);
-	pid = mt_migrate_bg(self->src.control, self->to, self->json,
-			    self->out, args);
+	unlink(self->h.out);
+	pid = mt_migrate_bg(self->h.src.control, self->h.to, self->h.json,
+			    self->h.out, args);
 	while (waitpid(pid, &rc, WNOHANG) == 0) {
-		w = pages_written(&self->src);
-		if (w != ~0ULL && !strstr(mt_slurp(self->out), "switchover")) {
+		w = pages_written(&self->h.src);
+		if (w != ~0ULL && !strstr(mt_slurp(self->h.out), "switchover")) {
 			if (w_first == ~0ULL) {
 				w_first = w;
 				t_first = mt_now();
@@ -124,7 +105,7 @@ static int migrate_sampled(FIXTURE_DATA(sdps) *self, const char *const *args,
 		usleep(200000);
 	}
 	*rate = t_last > t_first ? (w_last - w_first) / (t_last - t_first) : 0;
-	fprintf(stderr, "# %s", mt_slurp(self->out));
+	fprintf(stderr, "# %s", mt_slurp(self->h.out));
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
 }
 
@@ -150,29 +131,29 @@ TEST_F_TIMEOUT(sdps, busy_guest_needs_sdps_and_keeps_half_its_rate, 400)
 	const char *json, *stun;
 	char to[64];
 
-	before = free_write_rate(&self->src);
+	before = free_write_rate(&self->h.src);
 
 	/* Without SDPS: a clean stop at --max-iterations. */
 	ASSERT_EQ(1, migrate_sampled(self, off, &without));
-	json = mt_slurp(self->json);
+	json = mt_slurp(self->h.json);
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
 		TH_LOG("%s", json);
 	EXPECT_NE(NULL, strstr(json, "did not converge after 4 iterations"))
 		TH_LOG("%s", json);
-	expect_healthy(_metadata, &self->src);
-	EXPECT_EQ(0, mt_vmtrace_sessions(self->link.nsa));
+	expect_healthy(_metadata, &self->h.src);
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->h.link.nsa));
 
 	/* With SDPS, to a fresh receiver: it converges. */
-	vmm_cleanup(&self->dst);
-	ASSERT_EQ(0, vmm_init(&self->dst));
+	vmm_cleanup(&self->h.dst);
+	ASSERT_EQ(0, vmm_init(&self->h.dst));
 	snprintf(to, sizeof(to), "10.77.0.2:%d", mt_port(1));
-	strcpy(self->to, to);
-	mt_netns = self->link.nsb;
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	mt_netns = self->link.nsa;
+	strcpy(self->h.to, to);
+	mt_netns = self->h.link.nsb;
+	ASSERT_EQ(0, mt_receiver_start(&self->h.dst, self->h.to, NULL));
+	mt_netns = self->h.link.nsa;
 	ASSERT_EQ(0, migrate_sampled(self, on, &with))
-		fprintf(stderr, "# %s", mt_slurp(self->dst.out));
-	json = mt_slurp(self->json);
+		fprintf(stderr, "# %s", mt_slurp(self->h.dst.out));
+	json = mt_slurp(self->h.json);
 	fprintf(stderr, "# report: %s", json);
 	EXPECT_NE(NULL, strstr(json, "\"result\": \"ok\""));
 	EXPECT_NE(NULL, strstr(json, "\"sdps\": true"));
@@ -184,8 +165,8 @@ TEST_F_TIMEOUT(sdps, busy_guest_needs_sdps_and_keeps_half_its_rate, 400)
 	EXPECT_LT(0, strtod(stun, (char **)&stun));
 	ASSERT_EQ(',', *stun);
 	EXPECT_LT(0, strtod(stun + 1, NULL));
-	expect_healthy(_metadata, &self->dst);
-	EXPECT_EQ(0, mt_vmtrace_sessions(self->link.nsa));
+	expect_healthy(_metadata, &self->h.dst);
+	EXPECT_EQ(0, mt_vmtrace_sessions(self->h.link.nsa));
 
 	TH_LOG("guest write rate, pages/s: %.0f free, %.0f in pre-copy without SDPS, %.0f with SDPS (%.0f %% of without)",
 	       before, without, with, 100 * with / without);

@@ -58,33 +58,13 @@ FIXTURE_TEARDOWN(guest)
 	vmm_cleanup(&self->v);
 }
 
-/* Ask the guest shell a question; the answer follows "@tag=". */
-static double ask(int console, const char *cmd, const char *tag)
-{
-	char line[256], buf[4096];
-	char *p;
-
-	snprintf(line, sizeof(line), "echo %s=$(%s)-END\n", tag, cmd);
-	if (vmm_console_send(console, line))
-		return -1;
-	/* The echoed command has "$(", the answer does not. */
-	snprintf(line, sizeof(line), "%s=", tag);
-	for (;;) {
-		if (!vmm_console_expect(console, "-END", 30, buf, sizeof(buf)))
-			return -1;
-		p = strstr(buf, line);
-		if (p && p[strlen(line)] != '$')
-			return strtod(p + strlen(line), NULL);
-	}
-}
-
 TEST_F_TIMEOUT(guest, boots_to_init_with_two_cpus_and_answers, 240)
 {
 	EXPECT_TRUE(vmm_log_wait(&self->v, "VMOTION-GUEST-UP cpus=2", 1));
 	self->console = vmm_console_open(&self->v);
 	ASSERT_LE(0, self->console);
-	EXPECT_EQ(42, ask(self->console, "echo $((40 + 2))", "ANSWER"));
-	EXPECT_EQ(2, ask(self->console, "grep -c ^processor /proc/cpuinfo",
+	EXPECT_EQ(42, vmm_console_ask(self->console, "echo $((40 + 2))", "ANSWER"));
+	EXPECT_EQ(2, vmm_console_ask(self->console, "grep -c ^processor /proc/cpuinfo",
 			 "CPUS"));
 }
 
@@ -100,7 +80,7 @@ TEST_F_TIMEOUT(guest, save_kill_restore_keeps_shell_and_clock, 300)
 	snprintf(mem, sizeof(mem), "%s/mem", self->v.dir);
 	self->console = vmm_console_open(&self->v);
 	ASSERT_LE(0, self->console);
-	before = ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
+	before = vmm_console_ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
 	ASSERT_LT(0, before);
 	close(self->console);
 	self->console = -1;
@@ -117,9 +97,9 @@ TEST_F_TIMEOUT(guest, save_kill_restore_keeps_shell_and_clock, 300)
 		       t1 - t0, seconds() - t1);
 	self->console = vmm_console_open(&self->v);
 	ASSERT_LE(0, self->console);
-	after = ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
+	after = vmm_console_ask(self->console, "cut -d' ' -f1 /proc/uptime", "UP");
 	EXPECT_LE(before, after);
-	EXPECT_EQ(42, ask(self->console, "echo $((40 + 2))", "ANSWER"));
+	EXPECT_EQ(42, vmm_console_ask(self->console, "echo $((40 + 2))", "ANSWER"));
 }
 
 TEST_HARNESS_MAIN
