@@ -55,6 +55,7 @@ int cmd_info(int argc, char **argv)
 	out_str("module_version", info.module_version);
 	out_uint("protocol_version", info.protocol_version);
 	out_uint("features", info.features);
+	out_bool("hierarchical", info.features & VMTRACE_FEATURE_HIERARCHICAL);
 	out_str("kernel_release", info.kernel_release);
 	out_bool("kvm_tdp", info.kvm_flags & VMTRACE_KVM_TDP);
 	out_bool("kvm_tdp_mmu", info.kvm_flags & VMTRACE_KVM_TDP_MMU);
@@ -90,7 +91,8 @@ int cmd_config(int argc, char **argv)
 
 static const char *mode_name(uint32_t mode)
 {
-	return mode == VMTRACE_MODE_STOCK ? "stock" : "unknown";
+	return mode == VMTRACE_MODE_STOCK ? "stock" :
+	       mode == VMTRACE_MODE_HIERARCHICAL ? "hierarchical" : "unknown";
 }
 
 static const char *flush_name(uint32_t flush)
@@ -124,6 +126,12 @@ static void print_session(const struct vmtrace_session_info *s, void *arg)
 	out_uint("flush_natural", s->flush_natural);
 	out_uint("flush_kicks", s->flush_kicks);
 	out_uint("flush_sync", s->flush_sync);
+	out_uint("wrprot_4k", s->wrprot_4k);
+	out_uint("wrprot_2m", s->wrprot_2m);
+	out_uint("wrprot_1g", s->wrprot_1g);
+	out_uint("opened_2m", s->opened_2m);
+	out_uint("opened_1g", s->opened_1g);
+	out_uint("module_faults", s->module_faults);
 	out_end();
 }
 

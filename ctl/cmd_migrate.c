@@ -2,7 +2,7 @@
 /*
  * vmotionctl migrate: move a running VM to a `vmotionctl receive`.
  *
- *   vmotionctl migrate --control SOCKET --to ADDR:PORT [--tracker auto|kvm|vmtrace]
+ *   vmotionctl migrate --control SOCKET --to ADDR:PORT [--tracker auto|kvm|vmtrace[-stock|-hierarchical]]
  *                      [--max-stun MS] [--max-iterations N] [--timeout S]
  *                      [--json FILE]
  *
@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../uapi/linux/vmtrace.h"
 #include "migrate/compat.h"
 #include "migrate/net.h"
 #include "migrate/pages.h"
@@ -761,6 +762,10 @@ static void write_json(struct migration *m, const char *result)
 	}
 	fprintf(f, "  \"tracker\": \"%s\",\n",
 		m->tracker.ops ? m->tracker.ops->name : "none");
+	if (m->tracker.ops == &tracker_vmtrace_ops)
+		fprintf(f, "  \"vmtrace_mode\": \"%s\",\n",
+			m->tracker.vmtrace_mode == VMTRACE_MODE_HIERARCHICAL ?
+			"hierarchical" : "stock");
 	fprintf(f, "  \"total_ms\": %.1f,\n  \"stun_ms\": %.1f,\n"
 		"  \"predicted_stun_ms\": %.1f,\n  \"max_stun_ms\": %u,\n"
 		"  \"bytes_sent\": %llu,\n  \"memory_hash_equal\": %s,\n"
@@ -808,7 +813,7 @@ static int setup_sdps(struct migration *m, bool before)
 	bool vmtrace = m->tracker.ops == &tracker_vmtrace_ops;
 	bool want = !strcmp(m->sdps_mode, "on") ||
 		    (!strcmp(m->sdps_mode, "auto") &&
-		     (vmtrace || tracker_vmtrace_available()));
+		     (vmtrace || tracker_vmtrace_available(NULL)));
 
 	if (!want || before == vmtrace)
 		return 0;

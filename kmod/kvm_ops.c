@@ -16,6 +16,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
@@ -52,6 +53,9 @@ static const struct vmtrace_symbol vmtrace_symbols[] = {
 	VMTRACE_SYMBOL(kvm_cpu_dirty_log_size, cpu_dirty_log_size),
 	VMTRACE_SYMBOL(tdp_enabled, tdp_enabled),
 	VMTRACE_SYMBOL(tdp_mmu_enabled, tdp_mmu_enabled),
+	VMTRACE_SYMBOL(shadow_mmu_writable_mask, shadow_mmu_writable_mask),
+	VMTRACE_SYMBOL(shadow_host_writable_mask, shadow_host_writable_mask),
+	VMTRACE_SYMBOL(shadow_present_mask, shadow_present_mask),
 	VMTRACE_KERNEL_SYMBOL(task_work_cancel_match, task_work_cancel_match),
 };
 
@@ -157,4 +161,172 @@ int vmtrace_kvm_set_slot_flags(struct kvm *kvm, const struct vmtrace_slot *vs,
 
 	lockdep_assert_held(&kvm->slots_lock);
 	return __kvm_set_memory_region(kvm, &mem);
+}
+
+/*
+ * The head of KVM's struct kvm_mmu_page (arch/x86/kvm/mmu/mmu_internal.h in
+ * 6.1), as far as hierarchical mode reads it: the TDP MMU's roots are linked
+ * by @link on kvm->arch.tdp_mmu_roots, and @spt is the root's table.
+ * vmtrace_kvm_layout_check() compares it with the kvm module's BTF.
+ */
+struct vmtrace_kvm_mmu_page {
+	struct list_head link;			/*  0 */
+	struct hlist_node hash_link;		/* 16 */
+	bool tdp_mmu_page;			/* 32 */
+	bool unsync;				/* 33 */
+	u8 mmu_valid_gen;			/* 34 */
+	bool lpage_disallowed;			/* 35 */
+	union kvm_mmu_page_role role;		/* 36 */
+	gfn_t gfn;				/* 40 */
+	u64 *spt;				/* 48 */
+};
+
+static_assert(offsetof(struct vmtrace_kvm_mmu_page, tdp_mmu_page) == 32);
+static_assert(offsetof(struct vmtrace_kvm_mmu_page, role) == 36);
+static_assert(offsetof(struct vmtrace_kvm_mmu_page, spt) == 48);
+
+/* The layout as BTF must show it: struct name, size, member bit offsets. */
+static const struct vmtrace_btf_member vmtrace_kvm_mmu_page_members[] = {
+	{ "link", 0 },
+	{ "tdp_mmu_page", 32 * 8 },
+	{ "role", 36 * 8 },
+	{ "gfn", 40 * 8 },
+	{ "spt", 48 * 8 },
+	{ }
+};
+
+/* Why hierarchical mode cannot be used (a whole extack message), or NULL. */
+static const char *vmtrace_hier_unavailable =
+	KBUILD_MODNAME ": hierarchical mode unavailable: not initialised";
+
+/**
+ * vmtrace_kvm_visit_roots() - visit the top table of every TDP MMU root
+ * @kvm: the VM, with mmu_lock held for write (nothing can be added to or
+ *	taken off the list then, so no references are needed) and RCU
+ * @valid_only: skip roots already invalidated (no vCPU enters with them)
+ * @visit: called with the root's table and the level of its entries
+ * @arg: for @visit
+ *
+ * Both address spaces' roots (SMM has its own) are on the one list.
+ */
+void vmtrace_kvm_visit_roots(struct kvm *kvm, bool valid_only,
+			     vmtrace_root_visit_t visit, void *arg)
+{
+	struct vmtrace_kvm_mmu_page *root;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	list_for_each_entry(root, &kvm->arch.tdp_mmu_roots, link) {
+		if (valid_only && root->role.invalid)
+			continue;
+		visit(root->spt, root->role.level, arg);
+	}
+}
+
+/**
+ * vmtrace_kvm_hier_check() - can hierarchical mode trace this VM?
+ * @kvm: the VM
+ * @extack: for the reason if not
+ *
+ * Needs the module-wide checks of load time (hook, layout) and, per VM,
+ * KVM's TDP MMU with NPT's SPTE format; masks are only known once a
+ * vendor module has set them up, which a VM's existence guarantees.
+ */
+int vmtrace_kvm_hier_check(struct kvm *kvm, struct netlink_ext_ack *extack)
+{
+	if (vmtrace_hier_unavailable) {
+		/* A static string, as NL_SET_ERR_MSG() would store. */
+		if (extack)
+			extack->_msg = vmtrace_hier_unavailable;
+		return -EOPNOTSUPP;
+	}
+	if (!kvm->arch.tdp_mmu_enabled) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "hierarchical mode needs KVM's TDP MMU");
+		return -EOPNOTSUPP;
+	}
+	if (*vmtrace_kvm.shadow_mmu_writable_mask != VMTRACE_SPTE_MMU_WRITABLE ||
+	    *vmtrace_kvm.shadow_host_writable_mask != VMTRACE_SPTE_HOST_WRITABLE ||
+	    *vmtrace_kvm.shadow_present_mask != VMTRACE_SPTE_PRESENT) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "hierarchical mode knows only AMD NPT's SPTE format");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+u64 vmtrace_kvm_features(void)
+{
+	return vmtrace_hier_unavailable ? 0 : VMTRACE_FEATURE_HIERARCHICAL;
+}
+
+/*
+ * Entry to kvm_mmu_page_fault(vcpu, cr2_or_gpa, error_code, ...): the
+ * arguments are in the x86-64 argument registers.  A plain ftrace callback
+ * (no IP change): it runs before KVM's handler, which then proceeds on the
+ * path the callback opened.
+ */
+static void notrace vmtrace_page_fault_entry(unsigned long ip,
+					     unsigned long parent_ip,
+					     struct ftrace_ops *op,
+					     struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (regs)
+		vmtrace_hier_fault((struct kvm_vcpu *)regs->di, regs->si,
+				   regs->dx);
+}
+
+static struct ftrace_ops vmtrace_page_fault_ops = {
+	.func = vmtrace_page_fault_entry,
+	.flags = FTRACE_OPS_FL_SAVE_REGS,
+};
+
+static bool vmtrace_hook_registered;
+
+/**
+ * vmtrace_kvm_hook_init() - enable hierarchical mode if this KVM allows it
+ *
+ * Checks KVM's private layout against its BTF and hooks its fault handler.
+ * A failure only leaves hierarchical mode unavailable (with the reason in
+ * the log and in the refusal), never the module unloaded: stock mode works
+ * without either.
+ */
+void vmtrace_kvm_hook_init(void)
+{
+	const char *why;
+	int err;
+
+	why = vmtrace_btf_check_struct("kvm", "kvm_mmu_page", 184,
+				       vmtrace_kvm_mmu_page_members);
+	if (why) {
+		pr_warn("hierarchical mode off: kvm_mmu_page layout: %s\n", why);
+		vmtrace_hier_unavailable = KBUILD_MODNAME
+			": hierarchical mode unavailable: KVM's kvm_mmu_page layout differs";
+		return;
+	}
+	err = ftrace_set_filter_ip(&vmtrace_page_fault_ops,
+				   (unsigned long)vmtrace_kvm.page_fault, 0, 0);
+	if (!err)
+		err = register_ftrace_function(&vmtrace_page_fault_ops);
+	if (err) {
+		pr_warn("hierarchical mode off: cannot hook kvm_mmu_page_fault: %d\n",
+			err);
+		ftrace_free_filter(&vmtrace_page_fault_ops);
+		vmtrace_hier_unavailable = KBUILD_MODNAME
+			": hierarchical mode unavailable: cannot hook kvm_mmu_page_fault";
+		return;
+	}
+	vmtrace_hook_registered = true;
+	vmtrace_hier_unavailable = NULL;
+}
+
+/* After every session is gone. */
+void vmtrace_kvm_hook_exit(void)
+{
+	if (!vmtrace_hook_registered)
+		return;
+	unregister_ftrace_function(&vmtrace_page_fault_ops);
+	ftrace_free_filter(&vmtrace_page_fault_ops);
+	vmtrace_hook_registered = false;
 }

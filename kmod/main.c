@@ -26,6 +26,7 @@ static int __init vmtrace_init(void)
 	err = vmtrace_kvm_ops_init(require_symbol);
 	if (err)
 		return err;
+	vmtrace_kvm_hook_init();
 
 	err = vmtrace_sessions_init();
 	if (err)
@@ -34,6 +35,7 @@ static int __init vmtrace_init(void)
 	if (err) {
 		pr_err("cannot register the netlink family: %d\n", err);
 		vmtrace_sessions_exit();
+		vmtrace_kvm_hook_exit();
 		return err;
 	}
 	vmtrace_debugfs_init();
@@ -47,6 +49,7 @@ static void __exit vmtrace_exit(void)
 	/* No new requests first, then end every session. */
 	vmtrace_netlink_exit();
 	vmtrace_sessions_exit();
+	vmtrace_kvm_hook_exit();
 }
 
 module_init(vmtrace_init);

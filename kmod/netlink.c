@@ -25,8 +25,8 @@ static int vmtrace_nl_fill_info(struct sk_buff *msg)
 			   VMTRACE_MODULE_VERSION) ||
 	    nla_put_u32(msg, VMTRACE_A_INFO_PROTOCOL_VERSION,
 			VMTRACE_PROTOCOL_VERSION) ||
-	    nla_put_u64_64bit(msg, VMTRACE_A_INFO_FEATURES, 0,
-			      VMTRACE_A_INFO_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_INFO_FEATURES,
+			      vmtrace_kvm_features(), VMTRACE_A_INFO_PAD) ||
 	    nla_put_string(msg, VMTRACE_A_INFO_KERNEL_RELEASE,
 			   init_utsname()->release) ||
 	    nla_put_u32(msg, VMTRACE_A_INFO_KVM_FLAGS, vmtrace_kvm_flags()) ||
@@ -133,7 +133,19 @@ static int vmtrace_nl_fill_session(struct sk_buff *msg,
 	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_FLUSH_KICKS,
 			      st->flush.kicks, VMTRACE_A_SESSION_PAD) ||
 	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_FLUSH_SYNC,
-			      st->flush.sync, VMTRACE_A_SESSION_PAD))
+			      st->flush.sync, VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_WRPROT_4K,
+			      st->wrprot[0], VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_WRPROT_2M,
+			      st->wrprot[1], VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_WRPROT_1G,
+			      st->wrprot[2], VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_OPENED_2M,
+			      st->opened[0], VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_OPENED_1G,
+			      st->opened[1], VMTRACE_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_MODULE_FAULTS,
+			      st->module_faults, VMTRACE_A_SESSION_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -161,8 +173,9 @@ static int vmtrace_nl_reply(struct genl_info *info, u8 cmd,
 
 /* A reply carrying one session's attributes. */
 static int vmtrace_nl_reply_session(struct genl_info *info, u8 cmd,
-				    const struct vmtrace_session *s)
+				    struct vmtrace_session *s)
 {
+	vmtrace_track_read_stats(s);
 	return vmtrace_nl_reply(info, cmd, s, vmtrace_nl_fill_session);
 }
 
@@ -407,6 +420,7 @@ int vmtrace_nl_get_session_dumpit(struct sk_buff *skb,
 			err = -EMSGSIZE;
 			break;
 		}
+		vmtrace_track_read_stats(s);
 		if (vmtrace_nl_fill_session(skb, s)) {
 			genlmsg_cancel(skb, hdr);
 			err = -EMSGSIZE;

@@ -222,9 +222,12 @@ void vmtrace_session_destroy(struct vmtrace_session *s, u32 reason)
 	 */
 	/* No vCPU sleeps on for a session that is gone. */
 	vmtrace_throttle_destroy(s);
-	if (s->state == VMTRACE_STATE_TRACKING &&
-	    reason != VMTRACE_GONE_VM_EXITED)
-		vmtrace_track_stop(s);
+	if (s->state == VMTRACE_STATE_TRACKING) {
+		if (reason == VMTRACE_GONE_VM_EXITED)
+			vmtrace_track_vm_gone(s);
+		else
+			vmtrace_track_stop(s);
+	}
 
 	vmtrace_nl_notify_gone(s, reason);
 	list_del(&s->node);

@@ -13,6 +13,12 @@
  * splits huge pages and write-protects every 4 KB page; each harvest takes
  * and clears the dirty words and write-protects those pages again.
  *
+ * Hierarchical mode (hierarchical.c) turns the log on "initially set":
+ * KVM protects nothing and reports every page dirty, so the first harvest
+ * returns the whole guest.  Each harvest takes the dirty words and
+ * write-protects only the 1 GB entries; the fault hook pushes protection
+ * down where the guest writes.
+ *
  * Why nothing is missed: a harvest first takes a page's bit and then
  * write-protects the page; a write that lands between the two is in memory
  * before userspace copies the page (it copies only after the flush barrier
@@ -117,6 +123,37 @@ static void vmtrace_restore_slots(struct vmtrace_session *s, unsigned int n)
 	}
 }
 
+/*
+ * Split huge mappings now, the way KVM's eager split does on start in stock
+ * mode: splitting a write-protected huge page on its first write would zap
+ * it (a synchronous TLB flush of every vCPU) and then mark dirty every
+ * sibling page mapped again, read or written.  The split copies each huge
+ * entry's permissions; protection above is what makes the pieces fault.
+ * Then protect the 1 GB level.  No flush barrier: every page is dirty in
+ * the initially-set log, so the first harvest covers writes before it.
+ */
+static int vmtrace_track_start_hier(struct vmtrace_session *s)
+{
+	struct kvm *kvm = s->kvm;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_slots; i++) {
+		struct kvm_memory_slot *slot =
+			vmtrace_lookup_slot(kvm, &s->slots[i]);
+
+		if (slot)
+			vmtrace_kvm.slot_try_split_huge_pages(kvm, slot,
+							      PG_LEVEL_4K);
+	}
+	s->hier = vmtrace_hier_create(kvm);
+	if (!s->hier)
+		return -ENOMEM;
+	write_lock(&kvm->mmu_lock);
+	vmtrace_hier_protect(s->hier);
+	write_unlock(&kvm->mmu_lock);
+	return 0;
+}
+
 /**
  * vmtrace_track_start() - begin tracing an attached VM
  * @s: the session
@@ -131,6 +168,12 @@ int vmtrace_track_start(struct vmtrace_session *s,
 	u64 t0 = ktime_get_ns();
 	unsigned int i;
 	int err;
+
+	if (s->mode == VMTRACE_MODE_HIERARCHICAL) {
+		err = vmtrace_kvm_hier_check(kvm, extack);
+		if (err)
+			return err;
+	}
 
 	mutex_lock(&kvm->slots_lock);
 	err = vmtrace_collect_slots(s);
@@ -151,12 +194,15 @@ int vmtrace_track_start(struct vmtrace_session *s,
 	}
 
 	/*
-	 * Manual protect without "initially set": enabling the log splits
-	 * and write-protects every page and starts with a clear bitmap,
-	 * which is KVM's stop-based install.
+	 * Stock: manual protect without "initially set": enabling the log
+	 * splits and write-protects every page and starts with a clear
+	 * bitmap, which is KVM's stop-based install.  Hierarchical: with
+	 * "initially set", KVM leaves the mappings alone.
 	 */
 	s->saved_manual_protect = kvm->manual_dirty_log_protect;
 	kvm->manual_dirty_log_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+	if (s->mode == VMTRACE_MODE_HIERARCHICAL)
+		kvm->manual_dirty_log_protect |= KVM_DIRTY_LOG_INITIALLY_SET;
 	for (i = 0; i < s->nr_slots; i++) {
 		struct vmtrace_slot *vs = &s->slots[i];
 
@@ -169,7 +215,16 @@ int vmtrace_track_start(struct vmtrace_session *s,
 			kvm->manual_dirty_log_protect = s->saved_manual_protect;
 			goto out_free;
 		}
-		s->stats.pages_protected += vs->npages;
+		if (s->mode == VMTRACE_MODE_STOCK)
+			s->stats.pages_protected += vs->npages;
+	}
+	if (s->mode == VMTRACE_MODE_HIERARCHICAL) {
+		err = vmtrace_track_start_hier(s);
+		if (err) {
+			vmtrace_restore_slots(s, s->nr_slots);
+			kvm->manual_dirty_log_protect = s->saved_manual_protect;
+			goto out_free;
+		}
 	}
 	mutex_unlock(&kvm->slots_lock);
 
@@ -185,10 +240,13 @@ out_free:
 	return err;
 }
 
-/* Take, clear and re-protect one slot's dirty pages; mmu_lock held. */
+/*
+ * Take and clear one slot's dirty pages; mmu_lock held.  With @reprotect
+ * (stock mode), write-protect each of them again.
+ */
 static u64 vmtrace_harvest_slot(struct vmtrace_session *s,
 				struct kvm_memory_slot *slot,
-				struct vmtrace_slot *vs)
+				struct vmtrace_slot *vs, bool reprotect)
 {
 	unsigned long i, nr = BITS_TO_LONGS(vs->npages);
 	u64 pages = 0;
@@ -204,10 +262,39 @@ static u64 vmtrace_harvest_slot(struct vmtrace_session *s,
 			continue;
 		vs->pending[i] |= mask;
 		pages += hweight_long(mask);
-		vmtrace_kvm.enable_log_dirty_pt_masked(s->kvm, slot,
-						       i * BITS_PER_LONG, mask);
+		if (reprotect)
+			vmtrace_kvm.enable_log_dirty_pt_masked(s->kvm, slot,
+							       i * BITS_PER_LONG,
+							       mask);
 	}
 	return pages;
+}
+
+/*
+ * A VM that ran a nested (L2) guest has shadow-NPT leaves, which L2 writes
+ * through without walking the TDP roots the hierarchy protects: protect
+ * the pending pages there the stock way too.  In its own write-lock
+ * section, as KVM may drop the lock to allocate while it splits.
+ */
+static void vmtrace_harvest_reprotect_shadow(struct vmtrace_session *s)
+{
+	struct kvm *kvm = s->kvm;
+	unsigned int i;
+	unsigned long w;
+
+	if (!READ_ONCE(kvm->arch.shadow_root_allocated))
+		return;
+	write_lock(&kvm->mmu_lock);
+	for (i = 0; i < s->nr_slots; i++) {
+		struct vmtrace_slot *vs = &s->slots[i];
+		struct kvm_memory_slot *slot = vmtrace_lookup_slot(kvm, vs);
+
+		for (w = 0; slot && w < BITS_TO_LONGS(vs->npages); w++)
+			if (vs->pending[w])
+				vmtrace_kvm.enable_log_dirty_pt_masked(kvm, slot,
+					w * BITS_PER_LONG, vs->pending[w]);
+	}
+	write_unlock(&kvm->mmu_lock);
 }
 
 /**
@@ -245,9 +332,14 @@ int vmtrace_track_harvest(struct vmtrace_session *s,
 	write_lock(&kvm->mmu_lock);
 	for (i = 0; i < s->nr_slots; i++) {
 		slot = vmtrace_lookup_slot(kvm, &s->slots[i]);
-		pages += vmtrace_harvest_slot(s, slot, &s->slots[i]);
+		pages += vmtrace_harvest_slot(s, slot, &s->slots[i], !s->hier);
 	}
+	/* After the words are taken: see "why nothing is missed" above. */
+	if (s->hier)
+		vmtrace_hier_protect(s->hier);
 	write_unlock(&kvm->mmu_lock);
+	if (s->hier)
+		vmtrace_harvest_reprotect_shadow(s);
 	s->stats.protect_ns = ktime_get_ns() - t1;
 	mutex_unlock(&kvm->slots_lock);
 
@@ -261,7 +353,8 @@ int vmtrace_track_harvest(struct vmtrace_session *s,
 	s->stats.harvests++;
 	s->stats.dirty_pages = pending;
 	s->stats.dirty_pages_total += pages;
-	s->stats.pages_protected += pages;
+	if (!s->hier)
+		s->stats.pages_protected += pages;
 	s->stats.harvest_ns = ktime_get_ns() - t0;
 	return 0;
 }
@@ -286,6 +379,12 @@ void vmtrace_track_stop(struct vmtrace_session *s)
 {
 	struct kvm *kvm = s->kvm;
 
+	/* Before the log goes off: the hook must outlive our W=0 entries. */
+	vmtrace_track_read_stats(s);
+	if (s->hier) {
+		vmtrace_hier_destroy(s->hier);
+		s->hier = NULL;
+	}
 	mutex_lock(&kvm->slots_lock);
 	vmtrace_restore_slots(s, s->nr_slots);
 	kvm->manual_dirty_log_protect = s->saved_manual_protect;
@@ -293,4 +392,36 @@ void vmtrace_track_stop(struct vmtrace_session *s)
 	mutex_unlock(&kvm->slots_lock);
 	s->state = VMTRACE_STATE_ATTACHED;
 	s->pending_pages = 0;
+}
+
+/**
+ * vmtrace_track_vm_gone() - forget tracking state of a VM whose VMM exited
+ * @s: a tracking session
+ *
+ * KVM has already zapped the VM's mappings (mmu_notifier release) and will
+ * free its memslots with the VM: there are no flags to restore.
+ */
+void vmtrace_track_vm_gone(struct vmtrace_session *s)
+{
+	if (s->hier) {
+		vmtrace_hier_destroy(s->hier);
+		s->hier = NULL;
+	}
+	vmtrace_free_slots(s);
+	s->state = VMTRACE_STATE_ATTACHED;
+}
+
+/**
+ * vmtrace_track_read_stats() - bring a session's counters up to date
+ * @s: the session
+ *
+ * The fault hook counts in the hierarchical state; stock mode's only
+ * write protection is of 4 KB pages.
+ */
+void vmtrace_track_read_stats(struct vmtrace_session *s)
+{
+	if (s->hier)
+		vmtrace_hier_read_stats(s->hier, &s->stats);
+	else if (s->mode == VMTRACE_MODE_STOCK)
+		s->stats.wrprot[PG_LEVEL_4K - 1] = s->stats.pages_protected;
 }

@@ -32,6 +32,10 @@
  *	which keeps every other address here valid
  * @tdp_enabled: KVM uses two-dimensional paging (NPT/EPT)
  * @tdp_mmu_enabled: the kvm.tdp_mmu parameter
+ * @shadow_mmu_writable_mask: KVM's SPTE software bits, checked before a
+ *	hierarchical session relies on their positions
+ * @shadow_host_writable_mask: see above
+ * @shadow_present_mask: see above
  * @task_work_cancel_match: the kernel's, not KVM's: takes back a throttle
  *	sleep queued on a vCPU thread (throttle.c) before the module goes
  */
@@ -54,6 +58,9 @@ struct vmtrace_kvm_ops {
 			  u64 error_code, void *insn, int insn_len);
 	bool *tdp_enabled;
 	bool *tdp_mmu_enabled;
+	u64 *shadow_mmu_writable_mask;
+	u64 *shadow_host_writable_mask;
+	u64 *shadow_present_mask;
 	struct callback_head *
 		(*task_work_cancel_match)(struct task_struct *task,
 					  vmtrace_task_work_match_t match,
@@ -66,9 +73,42 @@ int vmtrace_kvm_ops_init(const char *extra_symbol);
 unsigned int vmtrace_kvm_ops_count(void);
 u32 vmtrace_kvm_flags(void);
 
+/*
+ * KVM's TDP SPTE format on AMD NPT (arch/x86/kvm/mmu/spte.h), private to
+ * KVM: hierarchical mode needs it, kvm_ops.c checks it against the running
+ * KVM before a session may use it.  The MMU-present bit is KVM's own
+ * software bit: it excludes 0, MMIO SPTEs and the removed-SPTE marker.
+ */
+#define VMTRACE_SPTES_PER_TABLE	512
+#define VMTRACE_SPTE_PRESENT		BIT_ULL(0)
+#define VMTRACE_SPTE_W			BIT_ULL(1)
+#define VMTRACE_SPTE_LARGE		BIT_ULL(7)
+#define VMTRACE_SPTE_HOST_WRITABLE	BIT_ULL(9)
+#define VMTRACE_SPTE_MMU_WRITABLE	BIT_ULL(10)
+#define VMTRACE_SPTE_MMU_PRESENT	BIT_ULL(11)
+
+u64 vmtrace_kvm_features(void);
+/* Called on the top table of a root; @level is its entries' level. */
+typedef void (*vmtrace_root_visit_t)(u64 *table, int level, void *arg);
+int vmtrace_kvm_hier_check(struct kvm *kvm, struct netlink_ext_ack *extack);
+void vmtrace_kvm_visit_roots(struct kvm *kvm, bool valid_only,
+			     vmtrace_root_visit_t visit, void *arg);
+void vmtrace_kvm_hook_init(void);
+void vmtrace_kvm_hook_exit(void);
+
 struct vmtrace_slot;
 int vmtrace_kvm_set_slot_flags(struct kvm *kvm, const struct vmtrace_slot *vs,
 			       u32 flags);
+
+/* A struct member as BTF must describe it (btf_check.c). */
+struct vmtrace_btf_member {
+	const char *name;
+	u32 bit_offset;
+};
+
+const char *vmtrace_btf_check_struct(const char *module, const char *name,
+				     u32 size,
+				     const struct vmtrace_btf_member *members);
 
 /* Module-wide settings, changed through VMTRACE_CMD_SET_CONFIG. */
 struct vmtrace_config {
@@ -100,6 +140,9 @@ struct vmtrace_slot {
 };
 
 struct vmtrace_stats {
+	u64 wrprot[3];		/* entries write-protected, by level 4K/2M/1G */
+	u64 opened[2];		/* regions opened by the fault hook: 2M, 1G */
+	u64 module_faults;	/* write faults that opened something */
 	u64 harvests;
 	u64 dirty_pages;	/* in the last harvest */
 	u64 dirty_pages_total;
@@ -109,6 +152,31 @@ struct vmtrace_stats {
 	u64 pages_protected;	/* 4 KB entries write-protected, ever */
 	struct vmtrace_flush_stats flush;
 };
+
+/**
+ * struct vmtrace_hier - a VM in hierarchical mode (hierarchical.c)
+ * @kvm: the VM
+ * @node: in the list the fault hook searches, under RCU
+ * @protected_1g: level-3 entries write-protected (under mmu_lock write)
+ * @opened: regions opened by write faults: [0] 2 MB, [1] 1 GB
+ * @opened_wrprot: children write-protected by those opens
+ * @faults: write faults that met a protected entry
+ */
+struct vmtrace_hier {
+	struct kvm *kvm;
+	struct list_head node;
+	u64 protected_1g;
+	atomic64_t opened[2];
+	atomic64_t opened_wrprot[2];
+	atomic64_t faults;
+};
+
+struct vmtrace_hier *vmtrace_hier_create(struct kvm *kvm);
+void vmtrace_hier_destroy(struct vmtrace_hier *h);
+void vmtrace_hier_protect(struct vmtrace_hier *h);
+void vmtrace_hier_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+void vmtrace_hier_read_stats(const struct vmtrace_hier *h,
+			     struct vmtrace_stats *st);
 
 /**
  * struct vmtrace_session - one traced VM
@@ -136,6 +204,7 @@ struct vmtrace_session {
 	u64 harvest_seq;
 	u64 pending_pages;
 	struct vmtrace_stats stats;
+	struct vmtrace_hier *hier;	/* hierarchical mode, while tracking */
 	struct vmtrace_throttle *throttle;	/* SDPS, or NULL */
 	struct list_head node;
 };
@@ -161,6 +230,8 @@ int vmtrace_track_harvest(struct vmtrace_session *s,
 			  struct netlink_ext_ack *extack);
 void vmtrace_track_ack(struct vmtrace_session *s);
 void vmtrace_track_stop(struct vmtrace_session *s);
+void vmtrace_track_vm_gone(struct vmtrace_session *s);
+void vmtrace_track_read_stats(struct vmtrace_session *s);
 
 /* Stun During Page Send (throttle.c), called with vmtrace_lock held. */
 struct vmtrace_throttle;

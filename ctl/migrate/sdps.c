@@ -40,7 +40,7 @@ int sdps_attach(struct sdps *s, int vm_fd)
 	if (!s->nl)
 		return fail("SDPS: vmtrace: %s", errno == ENOENT ?
 			    "the module is not loaded" : strerror(errno));
-	err = vmtrace_nl_attach(s->nl, vm_fd, 0, &s->id);
+	err = vmtrace_nl_attach(s->nl, vm_fd, 0, 0, &s->id);
 	if (err) {
 		fail("SDPS: vmtrace attach: %s", nl_reason(s->nl, err));
 		vmtrace_nl_close(s->nl);

@@ -4,29 +4,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../uapi/linux/vmtrace.h"
 #include "../vmotionctl.h"
 #include "tracker.h"
 
 int tracker_init(struct tracker *t, const char *name, struct vm_client *vmm,
 		 int vm_fd, uint64_t nr_pages)
 {
+	uint64_t features = 0;
+
 	memset(t, 0, sizeof(*t));
 	t->vmm = vmm;
 	t->vm_fd = vm_fd;
 	t->nr_pages = nr_pages;
 	if (!strcmp(name, "auto"))
-		name = tracker_vmtrace_available() ? "vmtrace" : "kvm";
+		name = tracker_vmtrace_available(NULL) ? "vmtrace" : "kvm";
 	if (!strcmp(name, "kvm")) {
 		t->ops = &tracker_kvm_ops;
 		return 0;
 	}
-	if (!strcmp(name, "vmtrace")) {
-		if (!tracker_vmtrace_available())
-			return fail("--tracker vmtrace: vmtrace.ko is not loaded (or speaks another protocol)");
-		t->ops = &tracker_vmtrace_ops;
-		return 0;
-	}
-	return fail("--tracker \"%s\": auto, kvm or vmtrace", name);
+	if (!strcmp(name, "vmtrace-stock"))
+		t->vmtrace_mode = VMTRACE_MODE_STOCK;
+	else if (!strcmp(name, "vmtrace-hierarchical"))
+		t->vmtrace_mode = VMTRACE_MODE_HIERARCHICAL;
+	else if (strcmp(name, "vmtrace"))
+		return fail("--tracker \"%s\": auto, kvm, vmtrace, vmtrace-stock or vmtrace-hierarchical",
+			    name);
+	if (!tracker_vmtrace_available(&features))
+		return fail("--tracker %s: vmtrace.ko is not loaded (or speaks another protocol)",
+			    name);
+	if (!t->vmtrace_mode)
+		t->vmtrace_mode = features & VMTRACE_FEATURE_HIERARCHICAL ?
+				  VMTRACE_MODE_HIERARCHICAL : VMTRACE_MODE_STOCK;
+	t->ops = &tracker_vmtrace_ops;
+	return 0;
 }
 
 int tracker_start(struct tracker *t)

@@ -28,6 +28,7 @@ struct tracker {
 	struct vm_client *vmm;	/* the VMM's control connection */
 	int vm_fd;		/* the KVM VM fd from get-fds */
 	uint64_t nr_pages;
+	uint32_t vmtrace_mode;	/* enum vmtrace_mode; 0: the best loaded */
 	bool started;
 	void *priv;		/* the implementation's own */
 };
@@ -39,12 +40,17 @@ struct vmtrace_nl;
 /* A started vmtrace tracker's socket and session id, else NULL. */
 struct vmtrace_nl *tracker_vmtrace_session(struct tracker *t, uint32_t *id);
 
-/* Whether vmtrace.ko is loaded and speaks our protocol. */
-bool tracker_vmtrace_available(void);
+/*
+ * Whether vmtrace.ko is loaded and speaks our protocol; if so and
+ * @features is not NULL, its feature bits.
+ */
+bool tracker_vmtrace_available(uint64_t *features);
 
 /*
- * Pick an implementation by name: "kvm", "vmtrace", or "auto" (vmtrace
- * when it is loaded, else KVM's dirty log); 0 or -1 after fail().
+ * Pick an implementation by name: "kvm", "vmtrace" (hierarchical mode
+ * when the module offers it, else stock), "vmtrace-stock",
+ * "vmtrace-hierarchical", or "auto" (vmtrace when it is loaded, else KVM's
+ * dirty log); 0 or -1 after fail().
  */
 int tracker_init(struct tracker *t, const char *name, struct vm_client *vmm,
 		 int vm_fd, uint64_t nr_pages);

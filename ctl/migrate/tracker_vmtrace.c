@@ -45,7 +45,8 @@ static int vt_start(struct tracker *t)
 		return fail("vmtrace: %s", errno == ENOENT ?
 			    "the module is not loaded" : strerror(errno));
 	}
-	err = vmtrace_nl_attach(vt->nl, t->vm_fd, 0, &vt->id);
+	err = vmtrace_nl_attach(vt->nl, t->vm_fd, t->vmtrace_mode, 0,
+				&vt->id);
 	if (!err) {
 		err = vmtrace_nl_start(vt->nl, vt->id);
 		if (err)
@@ -116,7 +117,7 @@ const struct tracker_ops tracker_vmtrace_ops = {
 	.stop = vt_stop,
 };
 
-bool tracker_vmtrace_available(void)
+bool tracker_vmtrace_available(uint64_t *features)
 {
 	struct vmtrace_nl *nl = vmtrace_nl_open();
 	struct vmtrace_info info;
@@ -126,6 +127,8 @@ bool tracker_vmtrace_available(void)
 		return false;
 	ok = !vmtrace_nl_get_info(nl, &info) &&
 	     info.protocol_version == VMTRACE_PROTOCOL_VERSION;
+	if (ok && features)
+		*features = info.features;
 	vmtrace_nl_close(nl);
 	return ok;
 }

@@ -308,6 +308,12 @@ static int session_attr_cb(const struct nlattr *attr, void *data)
 	case VMTRACE_A_SESSION_FLUSH_NATURAL: u64p = &s->flush_natural; break;
 	case VMTRACE_A_SESSION_FLUSH_KICKS: u64p = &s->flush_kicks; break;
 	case VMTRACE_A_SESSION_FLUSH_SYNC: u64p = &s->flush_sync; break;
+	case VMTRACE_A_SESSION_WRPROT_4K: u64p = &s->wrprot_4k; break;
+	case VMTRACE_A_SESSION_WRPROT_2M: u64p = &s->wrprot_2m; break;
+	case VMTRACE_A_SESSION_WRPROT_1G: u64p = &s->wrprot_1g; break;
+	case VMTRACE_A_SESSION_OPENED_2M: u64p = &s->opened_2m; break;
+	case VMTRACE_A_SESSION_OPENED_1G: u64p = &s->opened_1g; break;
+	case VMTRACE_A_SESSION_MODULE_FAULTS: u64p = &s->module_faults; break;
 	default:
 		break;	/* newer module */
 	}
@@ -356,8 +362,8 @@ static int session_id_cb(const struct nlmsghdr *nlh, void *data)
 	return mnl_attr_parse(nlh, GENL_HDRLEN, session_id_attr_cb, data);
 }
 
-int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t flush,
-		      uint32_t *id)
+int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t mode,
+		      uint32_t flush, uint32_t *id)
 {
 	struct nlmsghdr *nlh;
 	int err;
@@ -366,6 +372,8 @@ int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t flush,
 	nlh = put_request(nl, nl->family, VMTRACE_CMD_ATTACH,
 			  VMTRACE_FAMILY_VERSION);
 	mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_VM_FD, vm_fd);
+	if (mode)
+		mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_MODE, mode);
 	if (flush)
 		mnl_attr_put_u32(nlh, VMTRACE_A_SESSION_FLUSH, flush);
 	err = transact(nl, nlh, session_id_cb, id);

@@ -26,6 +26,8 @@ struct vmtrace_session_info {
 	uint64_t nr_pages, harvests, dirty_pages, dirty_pages_total;
 	uint64_t start_ns, harvest_ns, protect_ns, pages_protected;
 	uint64_t flush_requests, flush_natural, flush_kicks, flush_sync;
+	uint64_t wrprot_4k, wrprot_2m, wrprot_1g, opened_2m, opened_1g;
+	uint64_t module_faults;
 };
 
 /*
@@ -50,12 +52,12 @@ int vmtrace_nl_dump_sessions(struct vmtrace_nl *nl,
 			     void *arg);
 
 /*
- * Tracking a VM (a KVM VM fd this process holds).  @flush is an enum
- * vmtrace_flush, or 0 for the module's default.  The session belongs to
- * this socket: closing it ends the session.
+ * Tracking a VM (a KVM VM fd this process holds).  @mode is an enum
+ * vmtrace_mode and @flush an enum vmtrace_flush, each 0 for the module's
+ * default.  The session belongs to this socket: closing it ends it.
  */
-int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t flush,
-		      uint32_t *id);
+int vmtrace_nl_attach(struct vmtrace_nl *nl, int vm_fd, uint32_t mode,
+		      uint32_t flush, uint32_t *id);
 int vmtrace_nl_start(struct vmtrace_nl *nl, uint32_t id);
 int vmtrace_nl_stop(struct vmtrace_nl *nl, uint32_t id);
 int vmtrace_nl_detach(struct vmtrace_nl *nl, uint32_t id);

@@ -278,3 +278,43 @@ int vt_genl_wait_event(struct vt_genl *g, int maxattr, int *cmd,
 	*cmd = e.cmd;
 	return e.cmd < 0 ? -EIO : 0;
 }
+
+int vt_session_attach(struct vt_genl *g, int vm_fd, uint32_t mode,
+		      uint32_t flush)
+{
+	struct nl_msg *msg = vt_genl_msg(g, VMTRACE_CMD_ATTACH);
+	int err;
+
+	nla_put_u32(msg, VMTRACE_A_SESSION_VM_FD, vm_fd);
+	if (mode)
+		nla_put_u32(msg, VMTRACE_A_SESSION_MODE, mode);
+	if (flush)
+		nla_put_u32(msg, VMTRACE_A_SESSION_FLUSH, flush);
+	err = vt_genl_call(g, msg, VMTRACE_A_SESSION_MAX);
+	if (err)
+		return err;
+	return g->tb[VMTRACE_A_SESSION_ID] ?
+	       (int)nla_get_u32(g->tb[VMTRACE_A_SESSION_ID]) : -EPROTO;
+}
+
+int vt_session_cmd(struct vt_genl *g, int cmd, uint32_t id)
+{
+	struct nl_msg *msg = vt_genl_msg(g, cmd);
+
+	nla_put_u32(msg, VMTRACE_A_SESSION_ID, id);
+	return vt_genl_call(g, msg, VMTRACE_A_SESSION_MAX);
+}
+
+int vt_session_ack(struct vt_genl *g, uint32_t id, uint64_t seq)
+{
+	struct nl_msg *msg = vt_genl_msg(g, VMTRACE_CMD_HARVEST_ACK);
+
+	nla_put_u32(msg, VMTRACE_A_SESSION_ID, id);
+	nla_put_u64(msg, VMTRACE_A_SESSION_HARVESTS, seq);
+	return vt_genl_call(g, msg, 0);
+}
+
+uint64_t vt_session_u64(struct vt_genl *g, int attr)
+{
+	return g->tb[attr] ? nla_get_u64(g->tb[attr]) : 0;
+}

@@ -10,6 +10,7 @@
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
+#include <stdint.h>
 
 struct vt_genl {
 	struct nl_sock *sk;
@@ -48,5 +49,18 @@ int vt_genl_join_events(struct vt_genl *g);
  */
 int vt_genl_wait_event(struct vt_genl *g, int maxattr, int *cmd,
 		       int timeout_ms);
+
+/*
+ * Sessions.  vt_session_attach(): the new session's id, or -errno; @mode
+ * and @flush are enum vmtrace_mode / vmtrace_flush, 0 for the default.
+ */
+int vt_session_attach(struct vt_genl *g, int vm_fd, uint32_t mode,
+		      uint32_t flush);
+/* A request naming session @id only (start, stop, detach, get-session). */
+int vt_session_cmd(struct vt_genl *g, int cmd, uint32_t id);
+/* Acknowledge harvest @seq of session @id. */
+int vt_session_ack(struct vt_genl *g, uint32_t id, uint64_t seq);
+/* A u64 attribute of the last get-session reply, or 0 if absent. */
+uint64_t vt_session_u64(struct vt_genl *g, int attr);
 
 #endif

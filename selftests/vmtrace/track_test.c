@@ -4,9 +4,9 @@
  *
  * nothing is missed -- while the guest writes, harvest repeatedly and copy
  * each harvested page into a shadow; after a last harvest with the VM
- * paused, the shadow equals guest memory byte for byte -- in both flush
- * modes and on a hugetlb-backed guest; and every way a session can end
- * leaves the VM as it was.
+ * paused, the shadow equals guest memory byte for byte -- in stock and
+ * hierarchical mode, both flush modes and on hugetlb-backed guests; and
+ * every way a session can end leaves the VM as it was.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,29 +73,14 @@ static void guest_stop(struct guest *gu)
 	vmm_cleanup(&gu->v);
 }
 
-/* attach; the session id, or -errno. */
+/* attach with the default mode; the session id, or -errno. */
 static int attach(struct vt_genl *g, int vm_fd, uint32_t flush)
 {
-	struct nl_msg *msg = vt_genl_msg(g, VMTRACE_CMD_ATTACH);
-	int err;
-
-	nla_put_u32(msg, VMTRACE_A_SESSION_VM_FD, vm_fd);
-	if (flush)
-		nla_put_u32(msg, VMTRACE_A_SESSION_FLUSH, flush);
-	err = vt_genl_call(g, msg, VMTRACE_A_SESSION_MAX);
-	if (err)
-		return err;
-	return g->tb[VMTRACE_A_SESSION_ID] ?
-	       (int)nla_get_u32(g->tb[VMTRACE_A_SESSION_ID]) : -EPROTO;
+	return vt_session_attach(g, vm_fd, 0, flush);
 }
 
-static int session_cmd(struct vt_genl *g, int cmd, uint32_t id)
-{
-	struct nl_msg *msg = vt_genl_msg(g, cmd);
-
-	nla_put_u32(msg, VMTRACE_A_SESSION_ID, id);
-	return vt_genl_call(g, msg, VMTRACE_A_SESSION_MAX);
-}
+#define session_cmd vt_session_cmd
+#define ack vt_session_ack
 
 struct harvest {
 	const uint8_t *mem;
@@ -144,15 +129,6 @@ static int harvest(struct vt_genl *g, uint32_t id, struct harvest *h)
 	return vt_genl_dump(g, msg, VMTRACE_A_HARVEST_MAX, harvest_msg, h);
 }
 
-static int ack(struct vt_genl *g, uint32_t id, uint64_t seq)
-{
-	struct nl_msg *msg = vt_genl_msg(g, VMTRACE_CMD_HARVEST_ACK);
-
-	nla_put_u32(msg, VMTRACE_A_SESSION_ID, id);
-	nla_put_u64(msg, VMTRACE_A_SESSION_HARVESTS, seq);
-	return vt_genl_call(g, msg, 0);
-}
-
 static uint64_t pages_differing(const uint8_t *a, const uint8_t *b)
 {
 	uint64_t p, n = 0;
@@ -176,6 +152,40 @@ static int hugepages_reserve(long delta)
 	return fclose(f);
 }
 
+/*
+ * What each mode's counters must show after a run with a writing guest:
+ * stock protects 4 KB pages only; hierarchical protects 1 GB entries and
+ * opens regions on write faults, which protects their children.
+ */
+static void expect_protection_stats(struct __test_metadata *_metadata,
+				    struct vt_genl *g, uint32_t mode)
+{
+	uint64_t w4k = vt_session_u64(g, VMTRACE_A_SESSION_WRPROT_4K);
+	uint64_t w2m = vt_session_u64(g, VMTRACE_A_SESSION_WRPROT_2M);
+	uint64_t w1g = vt_session_u64(g, VMTRACE_A_SESSION_WRPROT_1G);
+	uint64_t o2m = vt_session_u64(g, VMTRACE_A_SESSION_OPENED_2M);
+	uint64_t o1g = vt_session_u64(g, VMTRACE_A_SESSION_OPENED_1G);
+	uint64_t faults = vt_session_u64(g, VMTRACE_A_SESSION_MODULE_FAULTS);
+
+	TH_LOG("write-protected 4K %llu 2M %llu 1G %llu; opened 2M %llu 1G %llu; module faults %llu",
+	       (unsigned long long)w4k, (unsigned long long)w2m,
+	       (unsigned long long)w1g, (unsigned long long)o2m,
+	       (unsigned long long)o1g, (unsigned long long)faults);
+	if (mode != VMTRACE_MODE_HIERARCHICAL) {
+		EXPECT_LT(0, w4k);
+		EXPECT_EQ(0, w2m + w1g + o2m + o1g + faults);
+		return;
+	}
+	/* The guest wrote between harvests: regions were opened again. */
+	EXPECT_LT(1, o1g);
+	EXPECT_LT(o1g, o2m);
+	EXPECT_LE(o1g, w1g);
+	EXPECT_LT(0, w2m);
+	EXPECT_LT(0, w4k);
+	/* Each fault opened at least one region; several vCPUs may race. */
+	EXPECT_LE(faults, o1g + o2m);
+}
+
 FIXTURE(trace) {
 	struct guest gu;
 	struct vt_genl g;
@@ -183,6 +193,7 @@ FIXTURE(trace) {
 };
 
 FIXTURE_VARIANT(trace) {
+	uint32_t mode;
 	uint32_t flush;
 	const char *hugepages;
 };
@@ -196,6 +207,22 @@ FIXTURE_VARIANT_ADD(trace, stock_sync) {
 };
 
 FIXTURE_VARIANT_ADD(trace, stock_lazy_hugetlb) {
+	.flush = VMTRACE_FLUSH_LAZY,
+	.hugepages = "2M",
+};
+
+FIXTURE_VARIANT_ADD(trace, hier_lazy) {
+	.mode = VMTRACE_MODE_HIERARCHICAL,
+	.flush = VMTRACE_FLUSH_LAZY,
+};
+
+FIXTURE_VARIANT_ADD(trace, hier_sync) {
+	.mode = VMTRACE_MODE_HIERARCHICAL,
+	.flush = VMTRACE_FLUSH_SYNC,
+};
+
+FIXTURE_VARIANT_ADD(trace, hier_lazy_hugetlb) {
+	.mode = VMTRACE_MODE_HIERARCHICAL,
 	.flush = VMTRACE_FLUSH_LAZY,
 	.hugepages = "2M",
 };
@@ -228,7 +255,8 @@ TEST_F_TIMEOUT(trace, nothing_missed, 240)
 	uint64_t total = 0, diff;
 	int id, i;
 
-	id = attach(&self->g, self->gu.vm_fd, variant->flush);
+	id = vt_session_attach(&self->g, self->gu.vm_fd, variant->mode,
+			       variant->flush);
 	ASSERT_LT(0, id) TH_LOG("attach: %d %s", id, self->g.extack);
 	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_START, id))
 		TH_LOG("start: %s", self->g.extack);
@@ -256,6 +284,7 @@ TEST_F_TIMEOUT(trace, nothing_missed, 240)
 	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_GET_SESSION, id));
 	EXPECT_EQ(HARVESTS + 1,
 		  nla_get_u64(self->g.tb[VMTRACE_A_SESSION_HARVESTS]));
+	expect_protection_stats(_metadata, &self->g, variant->mode);
 	if (variant->flush == VMTRACE_FLUSH_LAZY) {
 		uint64_t req = nla_get_u64(self->g.tb[VMTRACE_A_SESSION_FLUSH_REQUESTS]);
 		uint64_t nat = nla_get_u64(self->g.tb[VMTRACE_A_SESSION_FLUSH_NATURAL]);
@@ -287,7 +316,8 @@ TEST_F(trace, untraced_shadow_goes_stale)
 TEST_F(trace, unacknowledged_harvest_comes_back)
 {
 	struct harvest h1 = { .mem = self->gu.mem }, h2 = h1, h3 = h1;
-	int id = attach(&self->g, self->gu.vm_fd, variant->flush);
+	int id = vt_session_attach(&self->g, self->gu.vm_fd, variant->mode,
+				   variant->flush);
 
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_START, id));

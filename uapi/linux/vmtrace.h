@@ -45,9 +45,22 @@ enum vmtrace_kvm_flags {
  * enum vmtrace_mode - how a session write-protects guest memory
  * @VMTRACE_MODE_STOCK: what KVM itself does: split huge pages and
  *	write-protect every 4 KB page at start and after every harvest
+ * @VMTRACE_MODE_HIERARCHICAL: write-protect the 1 GB level at start and
+ *	after every harvest, and push protection down to 2 MB and 4 KB where
+ *	the guest writes; the first harvest returns every page
  */
 enum vmtrace_mode {
 	VMTRACE_MODE_STOCK = 1,
+	VMTRACE_MODE_HIERARCHICAL,
+};
+
+/**
+ * enum vmtrace_features - what this module can do (info's features bits)
+ * @VMTRACE_FEATURE_HIERARCHICAL: hierarchical mode is available: the
+ *	module hooked KVM's fault handler and KVM's layout checked out
+ */
+enum vmtrace_features {
+	VMTRACE_FEATURE_HIERARCHICAL = 1,
 };
 
 /**
@@ -127,6 +140,12 @@ enum {
 	VMTRACE_A_SESSION_FLUSH_KICKS,
 	VMTRACE_A_SESSION_FLUSH_SYNC,
 	VMTRACE_A_SESSION_PAD,
+	VMTRACE_A_SESSION_WRPROT_4K,
+	VMTRACE_A_SESSION_WRPROT_2M,
+	VMTRACE_A_SESSION_WRPROT_1G,
+	VMTRACE_A_SESSION_OPENED_2M,
+	VMTRACE_A_SESSION_OPENED_1G,
+	VMTRACE_A_SESSION_MODULE_FAULTS,
 
 	__VMTRACE_A_SESSION_MAX,
 	VMTRACE_A_SESSION_MAX = (__VMTRACE_A_SESSION_MAX - 1)
