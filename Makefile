@@ -41,6 +41,7 @@ SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
 	     $(BUILD)/selftests/vmtrace/netlink_test \
 	     $(BUILD)/selftests/vmtrace/track_test \
 	     $(BUILD)/selftests/vmtrace/throttle_test \
+	     $(BUILD)/selftests/vmtrace/cost_test \
 	     $(BUILD)/selftests/kvm/hlt_test \
 	     $(BUILD)/selftests/vmm/payload_test \
 	     $(BUILD)/selftests/vmm/linux_test \

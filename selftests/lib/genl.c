@@ -318,3 +318,43 @@ uint64_t vt_session_u64(struct vt_genl *g, int attr)
 {
 	return g->tb[attr] ? nla_get_u64(g->tb[attr]) : 0;
 }
+
+struct harvest_count {
+	uint64_t seq, pages;
+};
+
+static int harvest_count_msg(struct nlattr **tb, void *arg)
+{
+	struct harvest_count *hc = arg;
+	const uint64_t *bits;
+	uint64_t n, i;
+
+	if (tb[VMTRACE_A_HARVEST_SEQ])
+		hc->seq = nla_get_u64(tb[VMTRACE_A_HARVEST_SEQ]);
+	if (!tb[VMTRACE_A_HARVEST_BITMAP] || !tb[VMTRACE_A_HARVEST_NR_PAGES])
+		return 0;
+	n = nla_get_u64(tb[VMTRACE_A_HARVEST_NR_PAGES]);
+	if (nla_len(tb[VMTRACE_A_HARVEST_BITMAP]) < (int)((n + 63) / 64 * 8))
+		return -EPROTO;
+	bits = nla_data(tb[VMTRACE_A_HARVEST_BITMAP]);
+	for (i = 0; i < n; i++)
+		hc->pages += !!(bits[i / 64] & (1ULL << (i % 64)));
+	return 0;
+}
+
+int64_t vt_session_harvest_count(struct vt_genl *g, uint32_t id,
+				 uint64_t *seq)
+{
+	struct nl_msg *msg = vt_genl_dump_msg(g, VMTRACE_CMD_HARVEST);
+	struct harvest_count hc = { 0 };
+	int err;
+
+	nla_put_u32(msg, VMTRACE_A_HARVEST_SESSION_ID, id);
+	err = vt_genl_dump(g, msg, VMTRACE_A_HARVEST_MAX, harvest_count_msg,
+			   &hc);
+	if (err)
+		return err;
+	if (seq)
+		*seq = hc.seq;
+	return hc.pages;
+}

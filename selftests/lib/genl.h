@@ -60,6 +60,12 @@ int vt_session_attach(struct vt_genl *g, int vm_fd, uint32_t mode,
 int vt_session_cmd(struct vt_genl *g, int cmd, uint32_t id);
 /* Acknowledge harvest @seq of session @id. */
 int vt_session_ack(struct vt_genl *g, uint32_t id, uint64_t seq);
+/*
+ * Harvest session @id and count the pages it hands out; with @seq, the
+ * harvest's sequence number (for vt_session_ack()).  Pages or -errno.
+ */
+int64_t vt_session_harvest_count(struct vt_genl *g, uint32_t id,
+				 uint64_t *seq);
 /* A u64 attribute of the last get-session reply, or 0 if absent. */
 uint64_t vt_session_u64(struct vt_genl *g, int attr);
 
