@@ -61,6 +61,8 @@ help:
 	@echo "make demo       boot the lab and live-migrate VMs between two netns hosts"
 	@echo "make check      all tests: host unit tests, lint, lab selftests"
 	@echo "make lab        interactive shell in the lab"
+	@echo "make bench-trace  tracking cost per mode, 1-2 GiB guests (lab)"
+	@echo "make bench-bitmap compacted bitmap vs raw and Roaring"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "KDIR=...        build the module against another kernel tree"
 

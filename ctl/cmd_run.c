@@ -5,6 +5,7 @@
  *   vmotionctl run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload NAME
  *                  [--mem SIZE] [--cpus N] [--control PATH] [--console PATH]
  *                  [--log FILE] [--hugepages 2M|1G] [--rate R] [--wss P%]
+ *                  [--touch-all]
  *   vmotionctl run --restore STATE --mem-file F [--control PATH] ...
  *
  * Setup follows kvmtool's init/work/exit split: everything is created
@@ -53,6 +54,7 @@ static const struct option run_options[] = {
 	{ "payload", required_argument, NULL, 'p' },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "wss", required_argument, NULL, 'w' },
+	{ "touch-all", no_argument, NULL, 'A' },
 	{ "restore", required_argument, NULL, 'R' },
 	{ "mem-file", required_argument, NULL, 'M' },
 	{ NULL, 0, NULL, 0 },
@@ -127,6 +129,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			o->payload.wss_percent = v;
 			break;
 		}
+		case 'A':
+			o->payload.touch_all = true;
+			break;
 		default:
 			return fail("run: unknown option (see --help)");
 		}

@@ -168,6 +168,22 @@ static void dirty_main(unsigned int vcpu, volatile struct payload_params *pp,
 		tsc_per_page = pp->tsc_khz * 1000 * 4096 / pp->rate *
 			       pp->nr_vcpus;
 
+	/*
+	 * A guest that has run a while has touched all its memory: every
+	 * page then has a mapping for dirty tracking to protect.  Adding 0
+	 * atomically writes the page without changing it, even where another
+	 * vCPU already fills its working set.
+	 */
+	if (pp->flags & PAYLOAD_F_TOUCH_ALL) {
+		uint64_t share = region_pages / pp->nr_vcpus;
+		uint64_t from = share * vcpu, to = vcpu == pp->nr_vcpus - 1 ?
+						     region_pages : from + share;
+
+		for (i = from; i < to; i++)
+			__atomic_fetch_add((uint64_t *)(pp->region_start +
+							i * 4096), 0,
+					   __ATOMIC_RELAXED);
+	}
 	event(PAYLOAD_EV_STARTED, vcpu, 0);
 	t0 = rdtsc();
 	for (;;) {

@@ -30,6 +30,9 @@ enum payload_event {
 	PAYLOAD_EV_CORRUPT = 3,		/* arg: 0; a page failed its check */
 };
 
+/* dirty: write every page of the region once before the working set. */
+#define PAYLOAD_F_TOUCH_ALL	1
+
 struct payload_params {
 	uint64_t magic;
 	uint32_t version;
@@ -41,7 +44,7 @@ struct payload_params {
 	uint64_t region_end;
 	uint64_t rate;			/* bytes/s over all vCPUs, 0 = flat out */
 	uint32_t wss_percent;		/* of the region's pages, 1..100 */
-	uint32_t pad;
+	uint32_t flags;			/* PAYLOAD_F_* */
 	/* Bumped by the VMM: every vCPU verifies all its pages once. */
 	uint64_t verify_seq;
 };

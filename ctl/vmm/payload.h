@@ -15,6 +15,7 @@ struct payload_config {
 	const char *name;	/* "idle" or "dirty" */
 	uint64_t rate;		/* bytes/s, 0 = unlimited */
 	unsigned int wss_percent;
+	bool touch_all;		/* dirty: write every page once first */
 };
 
 int payload_boot(struct vm *vm, const struct payload_config *cfg);
