@@ -16,7 +16,10 @@
  * guest_write_ratio is traced / untraced, in the same run.  Entries
  * changed are those write-protected by start and the first harvest
  * (vmtrace's counters; for kvm-userspace the pages its first clear
- * re-protected, i.e. every page of the guest).
+ * re-protected, i.e. every page of the guest); install_us is the wall
+ * time from asking for tracing to the first real protection done;
+ * window_entries_per_harvest what each harvest of the window protected,
+ * including what the guest's writes opened (vmtrace modes only).
  *
  *   trace_bench [--quick] [--json FILE]
  */
@@ -48,8 +51,9 @@ struct run {
 	enum mode mode;
 	const char *backing;
 	unsigned int guest_mib, wss_mib;
-	double start_us, harvest_us, untraced, traced, ratio;
+	double start_us, install_us, harvest_us, untraced, traced, ratio;
 	unsigned long long entries, flush_requests, kicks, harvests;
+	unsigned long long window_entries;	/* during the window */
 };
 
 static double now_s(void)
@@ -112,13 +116,16 @@ static int tracer_start(struct tracer *t, struct vmm *v, int vm_fd,
 			struct run *r)
 {
 	double t0 = now_s();
+	int err;
 
 	if (t->mode == KVM_USERSPACE) {
 		if (vm_client_connect(&t->vmm, v->control) ||
 		    vm_client_request(&t->vmm, "dirty-log on", NULL))
 			return -1;
 		r->start_us = (now_s() - t0) * 1e6;
-		return tracer_harvest(t);
+		err = tracer_harvest(t);
+		r->install_us = (now_s() - t0) * 1e6;
+		return err;
 	}
 	if (vt_genl_open(&t->g))
 		return -1;
@@ -134,7 +141,9 @@ static int tracer_start(struct tracer *t, struct vmm *v, int vm_fd,
 		return -1;
 	r->start_us = vt_session_u64(&t->g, VMTRACE_A_SESSION_START_NS) / 1e3;
 	/* Stock protected everything at start; the others do at harvest. */
-	return t->mode == STOCK ? 0 : tracer_harvest(t);
+	err = t->mode == STOCK ? 0 : tracer_harvest(t);
+	r->install_us = (now_s() - t0) * 1e6;
+	return err;
 }
 
 static void tracer_stop(struct tracer *t, struct run *r)
@@ -166,9 +175,13 @@ static void tracer_entries(struct tracer *t, struct run *r)
 
 static void tracer_flush_counts(struct tracer *t, struct run *r)
 {
-	if (t->mode == KVM_USERSPACE ||
-	    vt_session_cmd(&t->g, VMTRACE_CMD_GET_SESSION, t->id))
+	unsigned long long before = r->entries;
+
+	if (t->mode == KVM_USERSPACE)
 		return;
+	tracer_entries(t, r);
+	r->window_entries = r->entries - before;
+	r->entries = before;
 	r->flush_requests = vt_session_u64(&t->g,
 					   VMTRACE_A_SESSION_FLUSH_REQUESTS);
 	r->kicks = vt_session_u64(&t->g, VMTRACE_A_SESSION_FLUSH_KICKS);
@@ -197,7 +210,7 @@ static int measure(struct run *r)
 				 "--cpus", "2", "--wss", wss, "--touch-all" };
 	struct tracer t = { .mode = r->mode };
 	struct vm_client ctl;
-	unsigned int n = 9;
+	unsigned int n = 9, window_harvests;
 	struct vmm v;
 	int fds[2] = { -1, -1 }, ret = -1;
 	double deadline;
@@ -229,8 +242,12 @@ static int measure(struct run *r)
 	if (tracer_start(&t, &v, fds[0], r))
 		goto out_stop;
 	tracer_entries(&t, r);
+	window_harvests = t.harvests;
 	r->traced = write_rate(&v, &t, WINDOW_MS);
+	window_harvests = t.harvests - window_harvests;
 	tracer_flush_counts(&t, r);
+	if (window_harvests)
+		r->window_entries /= window_harvests;
 	r->ratio = r->untraced > 0 ? r->traced / r->untraced : 0;
 	ret = r->traced < 0 ? -1 : 0;
 out_stop:
@@ -259,9 +276,10 @@ static void print_json(FILE *f, const struct run *runs, unsigned int n)
 	for (i = 0; i < n; i++) {
 		const struct run *r = &runs[i];
 
-		fprintf(f, "  {\"mode\": \"%s\", \"backing\": \"%s\", \"guest_mib\": %u, \"wss_mib\": %u, \"start_us\": %.0f, \"entries_changed\": %llu, \"harvest_us\": %.0f, \"harvests\": %llu, \"flush_requests\": %llu, \"kicks\": %llu, \"untraced_pages_per_s\": %.0f, \"traced_pages_per_s\": %.0f, \"guest_write_ratio\": %.3f}%s\n",
+		fprintf(f, "  {\"mode\": \"%s\", \"backing\": \"%s\", \"guest_mib\": %u, \"wss_mib\": %u, \"start_us\": %.0f, \"install_us\": %.0f, \"entries_changed\": %llu, \"window_entries_per_harvest\": %llu, \"harvest_us\": %.0f, \"harvests\": %llu, \"flush_requests\": %llu, \"kicks\": %llu, \"untraced_pages_per_s\": %.0f, \"traced_pages_per_s\": %.0f, \"guest_write_ratio\": %.3f}%s\n",
 			mode_names[r->mode], r->backing, r->guest_mib,
-			r->wss_mib, r->start_us, r->entries, r->harvest_us,
+			r->wss_mib, r->start_us, r->install_us, r->entries,
+			r->window_entries, r->harvest_us,
 			r->harvests, r->flush_requests, r->kicks, r->untraced,
 			r->traced, r->ratio, i + 1 < n ? "," : "");
 	}
@@ -293,9 +311,9 @@ int main(int argc, char **argv)
 	}
 	if (vt_module_ensure_loaded())
 		return 1;
-	printf("%-14s %-10s %6s %4s %9s %9s %9s %6s %6s %7s\n", "mode",
-	       "backing", "guest", "wss", "start_us", "entries", "harv_us",
-	       "flushes", "kicks", "ratio");
+	printf("%-13s %-10s %5s %4s %8s %8s %8s %8s %7s %6s %5s %6s\n",
+	       "mode", "backing", "guest", "wss", "start_us", "inst_us",
+	       "entries", "per_harv", "harv_us", "flush", "kicks", "ratio");
 	for (b = 0; b < 2; b++) {
 		for (s = 0; s < nr_sizes; s++) {
 			unsigned long hp = sizes[s] / 2;
@@ -323,9 +341,10 @@ int main(int argc, char **argv)
 					failed = 1;
 					continue;
 				}
-				printf("%-14s %-10s %5uM %3uM %9.0f %9llu %9.0f %6llu %6llu %7.3f\n",
+				printf("%-13s %-10s %4uM %3uM %8.0f %8.0f %8llu %8llu %7.0f %6llu %5llu %6.3f\n",
 				       mode_names[m], r->backing, r->guest_mib,
-				       r->wss_mib, r->start_us, r->entries,
+				       r->wss_mib, r->start_us, r->install_us,
+				       r->entries, r->window_entries,
 				       r->harvest_us, r->flush_requests,
 				       r->kicks, r->ratio);
 				fflush(stdout);

@@ -12,6 +12,7 @@
 
 #include <uapi/linux/vmtrace.h>
 
+#include "bitmap_codec.h"
 #include "nl_spec.h"
 #include "vmtrace.h"
 
@@ -444,7 +445,8 @@ struct vmtrace_harvest_ctx {
 	u32 session_id;
 	u32 slot;
 	u64 seq;
-	u64 page;
+	u64 page;		/* raw: next page; compacted: next region */
+	u32 format;		/* enum vmtrace_harvest_format */
 	bool header_sent;
 };
 
@@ -453,6 +455,7 @@ int vmtrace_nl_harvest_start(struct netlink_callback *cb)
 	const struct genl_dumpit_info *di = genl_dumpit_info(cb);
 	struct vmtrace_harvest_ctx *ctx = (void *)cb->ctx;
 	struct nlattr *id = di->attrs[VMTRACE_A_HARVEST_SESSION_ID];
+	struct nlattr *format = di->attrs[VMTRACE_A_HARVEST_FORMAT];
 	struct netlink_ext_ack *extack = cb->extack;
 	struct vmtrace_session *s;
 	int err;
@@ -463,6 +466,7 @@ int vmtrace_nl_harvest_start(struct netlink_callback *cb)
 		NL_SET_ERR_MSG_MOD(extack, "missing session id");
 		return -EINVAL;
 	}
+	ctx->format = format ? nla_get_u32(format) : VMTRACE_HARVEST_FORMAT_RAW;
 	mutex_lock(&vmtrace_lock);
 	s = vmtrace_session_find(nla_get_u32(id));
 	if (!s) {
@@ -550,6 +554,84 @@ static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb
 	return 0;
 }
 
+/*
+ * Bytes a compacted chunk message takes besides the chunk: headers, the
+ * u32 session id and slot, the padded seq and base-gfn, the chunk's own
+ * attribute header and its padding.
+ */
+#define VMTRACE_NL_COMPACT_OVERHEAD \
+	(NLMSG_HDRLEN + GENL_HDRLEN + 2 * nla_total_size(sizeof(u32)) + \
+	 2 * nla_total_size_64bit(sizeof(u64)) + nla_total_size(0) + 8)
+
+/*
+ * The next encoded chunk of a slot's pending set, from region *@region,
+ * as one message.  0 when the slot is done, -EMSGSIZE when the skb has no
+ * room for a chunk.  The codec's chunks are self-contained (their header
+ * holds their page range), so a reader needs no state between them.
+ */
+static int vmtrace_nl_put_compacted(struct sk_buff *skb,
+				    struct netlink_callback *cb,
+				    const struct vmtrace_session *s,
+				    const struct vmtrace_slot *vs, u64 *region)
+{
+	struct vmtrace_bitmap_src src = {
+		.bitmap = vs->pending, .npages = vs->npages,
+	};
+	int room = skb_tailroom(skb) - VMTRACE_NL_COMPACT_OVERHEAD;
+	struct nlattr *chunk;
+	u64 next = *region;
+	ssize_t len;
+	void *hdr;
+
+	if (room < (int)VMTRACE_BITMAP_CHUNK_MIN)
+		return -EMSGSIZE;
+	room = min_t(int, room, VMTRACE_BITMAP_CHUNK_MAX);
+	hdr = vmtrace_nl_harvest_msg(skb, cb, s);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, VMTRACE_A_HARVEST_SLOT,
+			(u32)vs->as_id << 16 | vs->id) ||
+	    nla_put_u64_64bit(skb, VMTRACE_A_HARVEST_BASE_GFN, vs->base_gfn,
+			      VMTRACE_A_HARVEST_PAD))
+		goto cancel;
+	/* Encode in place, then give back what the chunk did not use. */
+	chunk = nla_reserve(skb, VMTRACE_A_HARVEST_CHUNK, room);
+	if (!chunk)
+		goto cancel;
+	len = vmtrace_bitmap_encode(&src, &next, nla_data(chunk), room);
+	if (len <= 0) {
+		genlmsg_cancel(skb, hdr);
+		return len ? -EIO : 0;
+	}
+	memset((u8 *)nla_data(chunk) + len, 0, nla_padlen(len));
+	skb_trim(skb, (unsigned char *)chunk + nla_total_size(len) - skb->data);
+	chunk->nla_len = nla_attr_size(len);
+	genlmsg_end(skb, hdr);
+	*region = next;
+	return 1;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* One slot's pending set, compacted: as many chunks as fit the skb. */
+static int vmtrace_nl_dump_compacted(struct sk_buff *skb,
+				     struct netlink_callback *cb,
+				     const struct vmtrace_session *s,
+				     struct vmtrace_harvest_ctx *ctx)
+{
+	const struct vmtrace_slot *vs = &s->slots[ctx->slot];
+	int ret;
+
+	if (find_first_bit(vs->pending, vs->npages) >= vs->npages)
+		return 0;
+	do {
+		ret = vmtrace_nl_put_compacted(skb, cb, s, vs, &ctx->page);
+	} while (ret > 0);
+	return ret;
+}
+
 /* The first message: the size of the whole set. */
 static int vmtrace_nl_put_header(struct sk_buff *skb,
 				 struct netlink_callback *cb,
@@ -591,6 +673,12 @@ int vmtrace_nl_harvest_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	for (; ctx->slot < s->nr_slots; ctx->slot++, ctx->page = 0) {
 		const struct vmtrace_slot *vs = &s->slots[ctx->slot];
 
+		if (ctx->format == VMTRACE_HARVEST_FORMAT_COMPACTED) {
+			err = vmtrace_nl_dump_compacted(skb, cb, s, ctx);
+			if (err)
+				goto out;
+			continue;
+		}
 		while (ctx->page < vs->npages) {
 			u64 n = min_t(u64, VMTRACE_HARVEST_CHUNK_PAGES,
 				      vs->npages - ctx->page);

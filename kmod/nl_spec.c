@@ -54,8 +54,11 @@ vmtrace_harvest_ack_policy[VMTRACE_A_SESSION_HARVESTS + 1] = {
 };
 
 static const struct nla_policy
-vmtrace_harvest_policy[VMTRACE_A_HARVEST_SESSION_ID + 1] = {
+vmtrace_harvest_policy[VMTRACE_A_HARVEST_FORMAT + 1] = {
 	[VMTRACE_A_HARVEST_SESSION_ID] = { .type = NLA_U32 },
+	[VMTRACE_A_HARVEST_FORMAT] =
+		NLA_POLICY_RANGE(NLA_U32, VMTRACE_HARVEST_FORMAT_RAW,
+				 VMTRACE_HARVEST_FORMAT_COMPACTED),
 };
 
 static const struct nla_policy
@@ -102,7 +105,7 @@ static const struct genl_ops vmtrace_nl_ops[] = {
 		.start		= vmtrace_nl_harvest_start,
 		.dumpit		= vmtrace_nl_harvest_dumpit,
 		.policy		= vmtrace_harvest_policy,
-		.maxattr	= VMTRACE_A_HARVEST_SESSION_ID,
+		.maxattr	= VMTRACE_A_HARVEST_FORMAT,
 		.flags		= GENL_ADMIN_PERM,
 	},
 	{

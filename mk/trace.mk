@@ -18,3 +18,12 @@ bench-trace: all lab-image $(BUILD)/bench/trace_bench
 	LAB_MEM=6G lab/run -t 2400 $(BUILD)/bench/trace_bench \
 		$(TRACE_BENCH_ARGS) -j /run/lab/trace.json
 	cp $(BUILD)/lab/results/trace.json $(BUILD)/bench/trace.json
+
+# track_test reads compacted harvests with the userspace build of the codec.
+$(BUILD)/selftests/vmtrace/track_test: selftests/vmtrace/track_test.c \
+		$(BITMAP_CODEC) $(BITMAP_HDRS) $(SELFTEST_LIB) \
+		$(wildcard selftests/lib/*.h) uapi/linux/vmtrace.h \
+		$(LINUX_SRC)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) $(BITMAP_INC) -I$(HARNESS) -o $@ \
+		$< $(BITMAP_CODEC) $(SELFTEST_LIB) $(LIBNL_LIBS)

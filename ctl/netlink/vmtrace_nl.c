@@ -20,6 +20,7 @@
 #include <linux/netlink.h>
 
 #include "../../uapi/linux/vmtrace.h"
+#include "../bitmap/dirty_set.h"
 #include "vmtrace_nl.h"
 
 /* Large enough for any reply: the kernel caps messages at 32 KiB. */
@@ -30,6 +31,7 @@ struct vmtrace_nl {
 	uint32_t portid;
 	uint32_t seq;
 	uint16_t family;
+	uint32_t harvest_format;	/* enum vmtrace_harvest_format */
 	char error[256];
 	char buf[VMTRACE_NL_BUFSIZE];
 };
@@ -409,6 +411,7 @@ int vmtrace_nl_detach(struct vmtrace_nl *nl, uint32_t id)
 struct harvest_ctx {
 	uint64_t *bitmap;
 	uint64_t nr_pages;
+	uint64_t base;		/* gfn of the current chunk's slot */
 	uint64_t seq, header_pages, pages;
 	bool bad;
 	const struct nlattr *tb[VMTRACE_A_HARVEST_MAX + 1];
@@ -436,6 +439,35 @@ static int harvest_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+/* A run of a compacted chunk, relative to its slot (checked in range). */
+static int harvest_run(void *priv, u64 page, u64 n)
+{
+	struct harvest_ctx *h = priv;
+	uint64_t gfn;
+
+	for (gfn = h->base + page; gfn < h->base + page + n; gfn++)
+		h->bitmap[gfn / 64] |= 1ULL << (gfn % 64);
+	h->pages += n;
+	return 0;
+}
+
+/* A compacted chunk of slot memory at @base: its page range must fit. */
+static int harvest_chunk(struct harvest_ctx *h, uint64_t base)
+{
+	const struct nlattr *a = h->tb[VMTRACE_A_HARVEST_CHUNK];
+	const void *buf = mnl_attr_get_payload(a);
+	size_t len = mnl_attr_get_payload_len(a);
+	u64 first, n;
+
+	if (vmtrace_bitmap_chunk_range(buf, len, &first, &n) < 0 ||
+	    base > h->nr_pages || first > h->nr_pages - base ||
+	    n > h->nr_pages - base - first)
+		return -1;
+	h->base = base;
+	return dirty_set_for_each_run(buf, len, first, n, harvest_run, h) ?
+	       -1 : 0;
+}
+
 /* One harvest message: the header, or a chunk OR-ed into the bitmap. */
 static int harvest_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -451,6 +483,17 @@ static int harvest_cb(const struct nlmsghdr *nlh, void *data)
 	if (h->tb[VMTRACE_A_HARVEST_DIRTY_PAGES])
 		h->header_pages =
 			mnl_attr_get_u64(h->tb[VMTRACE_A_HARVEST_DIRTY_PAGES]);
+	if (h->tb[VMTRACE_A_HARVEST_CHUNK]) {
+		if (!h->tb[VMTRACE_A_HARVEST_SLOT] ||
+		    !h->tb[VMTRACE_A_HARVEST_BASE_GFN])
+			goto bad;
+		if (mnl_attr_get_u32(h->tb[VMTRACE_A_HARVEST_SLOT]) >> 16)
+			return MNL_CB_OK;	/* see below */
+		if (harvest_chunk(h, mnl_attr_get_u64(
+				h->tb[VMTRACE_A_HARVEST_BASE_GFN])))
+			goto bad;
+		return MNL_CB_OK;
+	}
 	if (!h->tb[VMTRACE_A_HARVEST_BITMAP])
 		return MNL_CB_OK;
 	if (!h->tb[VMTRACE_A_HARVEST_SLOT] ||
@@ -494,6 +537,8 @@ int64_t vmtrace_nl_harvest(struct vmtrace_nl *nl, uint32_t id,
 			  VMTRACE_FAMILY_VERSION);
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	mnl_attr_put_u32(nlh, VMTRACE_A_HARVEST_SESSION_ID, id);
+	mnl_attr_put_u32(nlh, VMTRACE_A_HARVEST_FORMAT,
+			 nl->harvest_format ?: VMTRACE_HARVEST_FORMAT_COMPACTED);
 	err = transact(nl, nlh, harvest_cb, &h);
 	if (err)
 		return err;
@@ -507,6 +552,11 @@ int64_t vmtrace_nl_harvest(struct vmtrace_nl *nl, uint32_t id,
 	}
 	*seq = h.seq;
 	return h.pages;
+}
+
+void vmtrace_nl_set_harvest_format(struct vmtrace_nl *nl, uint32_t format)
+{
+	nl->harvest_format = format;
 }
 
 int vmtrace_nl_harvest_ack(struct vmtrace_nl *nl, uint32_t id, uint64_t seq)

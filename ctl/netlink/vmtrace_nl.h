@@ -65,8 +65,10 @@ int vmtrace_nl_detach(struct vmtrace_nl *nl, uint32_t id);
  * Harvest: OR the dirty pages (gfn < @nr_pages) into @bitmap; the count
  * of pages, or a negative errno.  @seq is what vmtrace_nl_harvest_ack()
  * must name once the pages are safe; until then each harvest returns
- * them again.
+ * them again.  The set comes compacted unless
+ * vmtrace_nl_set_harvest_format() asked for VMTRACE_HARVEST_FORMAT_RAW.
  */
+void vmtrace_nl_set_harvest_format(struct vmtrace_nl *nl, uint32_t format);
 int64_t vmtrace_nl_harvest(struct vmtrace_nl *nl, uint32_t id,
 			   uint64_t *bitmap, uint64_t nr_pages, uint64_t *seq);
 int vmtrace_nl_harvest_ack(struct vmtrace_nl *nl, uint32_t id, uint64_t seq);

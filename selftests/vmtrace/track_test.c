@@ -5,8 +5,10 @@
  * nothing is missed -- while the guest writes, harvest repeatedly and copy
  * each harvested page into a shadow; after a last harvest with the VM
  * paused, the shadow equals guest memory byte for byte -- in stock and
- * hierarchical mode, both flush modes and on hugetlb-backed guests; and
- * every way a session can end leaves the VM as it was.
+ * hierarchical mode, both flush modes, both harvest formats (raw words,
+ * and the compacted bitmap decoded by the userspace codec) and on
+ * hugetlb-backed guests; and every way a session can end leaves the VM
+ * as it was.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../ctl/bitmap/dirty_set.h"
 #include "../../uapi/linux/vmtrace.h"
 #include "../lib/genl.h"
 #include "../lib/module.h"
@@ -85,8 +88,46 @@ static int attach(struct vt_genl *g, int vm_fd, uint32_t flush)
 struct harvest {
 	const uint8_t *mem;
 	uint8_t *shadow;	/* NULL: only count */
+	uint32_t format;	/* enum vmtrace_harvest_format, 0: default */
 	uint64_t seq, header_pages, pages;
+	uint64_t base;		/* of the compacted chunk being read */
 };
+
+/* Copy (or count) one harvested page. */
+static int harvest_page(struct harvest *h, uint64_t gfn)
+{
+	if ((gfn + 1) * PAGE > MEM_BYTES)
+		return -ERANGE;
+	if (h->shadow)
+		memcpy(h->shadow + gfn * PAGE, h->mem + gfn * PAGE, PAGE);
+	h->pages++;
+	return 0;
+}
+
+static int harvest_run(void *priv, u64 page, u64 n)
+{
+	struct harvest *h = priv;
+	uint64_t i;
+	int err = 0;
+
+	for (i = 0; i < n && !err; i++)
+		err = harvest_page(h, h->base + page + i);
+	return err;
+}
+
+/* A compacted chunk, decoded by the userspace build of the codec. */
+static int harvest_chunk(struct nlattr **tb, struct harvest *h)
+{
+	const void *buf = nla_data(tb[VMTRACE_A_HARVEST_CHUNK]);
+	size_t len = nla_len(tb[VMTRACE_A_HARVEST_CHUNK]);
+	u64 first, n;
+
+	if (!tb[VMTRACE_A_HARVEST_BASE_GFN] ||
+	    vmtrace_bitmap_chunk_range(buf, len, &first, &n) < 0)
+		return -EPROTO;
+	h->base = nla_get_u64(tb[VMTRACE_A_HARVEST_BASE_GFN]);
+	return dirty_set_for_each_run(buf, len, first, n, harvest_run, h);
+}
 
 static int harvest_msg(struct nlattr **tb, void *arg)
 {
@@ -98,6 +139,8 @@ static int harvest_msg(struct nlattr **tb, void *arg)
 		h->seq = nla_get_u64(tb[VMTRACE_A_HARVEST_SEQ]);
 	if (tb[VMTRACE_A_HARVEST_DIRTY_PAGES])
 		h->header_pages = nla_get_u64(tb[VMTRACE_A_HARVEST_DIRTY_PAGES]);
+	if (tb[VMTRACE_A_HARVEST_CHUNK])
+		return harvest_chunk(tb, h);
 	if (!tb[VMTRACE_A_HARVEST_BITMAP])
 		return 0;
 	base = nla_get_u64(tb[VMTRACE_A_HARVEST_BASE_GFN]);
@@ -107,15 +150,10 @@ static int harvest_msg(struct nlattr **tb, void *arg)
 		return -EPROTO;
 	bits = nla_data(tb[VMTRACE_A_HARVEST_BITMAP]);
 	for (i = 0; i < n; i++) {
-		uint64_t gfn = base + first + i;
-
 		if (!(bits[i / 64] & (1ULL << (i % 64))))
 			continue;
-		if ((gfn + 1) * PAGE > MEM_BYTES)
+		if (harvest_page(h, base + first + i))
 			return -ERANGE;
-		if (h->shadow)
-			memcpy(h->shadow + gfn * PAGE, h->mem + gfn * PAGE, PAGE);
-		h->pages++;
 	}
 	return 0;
 }
@@ -126,6 +164,8 @@ static int harvest(struct vt_genl *g, uint32_t id, struct harvest *h)
 
 	h->pages = h->header_pages = 0;
 	nla_put_u32(msg, VMTRACE_A_HARVEST_SESSION_ID, id);
+	if (h->format)
+		nla_put_u32(msg, VMTRACE_A_HARVEST_FORMAT, h->format);
 	return vt_genl_dump(g, msg, VMTRACE_A_HARVEST_MAX, harvest_msg, h);
 }
 
@@ -196,6 +236,7 @@ FIXTURE_VARIANT(trace) {
 	uint32_t mode;
 	uint32_t flush;
 	const char *hugepages;
+	uint32_t format;	/* of harvests: both are run in both modes */
 };
 
 FIXTURE_VARIANT_ADD(trace, stock_lazy) {
@@ -204,6 +245,7 @@ FIXTURE_VARIANT_ADD(trace, stock_lazy) {
 
 FIXTURE_VARIANT_ADD(trace, stock_sync) {
 	.flush = VMTRACE_FLUSH_SYNC,
+	.format = VMTRACE_HARVEST_FORMAT_COMPACTED,
 };
 
 FIXTURE_VARIANT_ADD(trace, stock_lazy_hugetlb) {
@@ -214,6 +256,7 @@ FIXTURE_VARIANT_ADD(trace, stock_lazy_hugetlb) {
 FIXTURE_VARIANT_ADD(trace, hier_lazy) {
 	.mode = VMTRACE_MODE_HIERARCHICAL,
 	.flush = VMTRACE_FLUSH_LAZY,
+	.format = VMTRACE_HARVEST_FORMAT_COMPACTED,
 };
 
 FIXTURE_VARIANT_ADD(trace, hier_sync) {
@@ -225,6 +268,7 @@ FIXTURE_VARIANT_ADD(trace, hier_lazy_hugetlb) {
 	.mode = VMTRACE_MODE_HIERARCHICAL,
 	.flush = VMTRACE_FLUSH_LAZY,
 	.hugepages = "2M",
+	.format = VMTRACE_HARVEST_FORMAT_COMPACTED,
 };
 
 FIXTURE_SETUP(trace)
@@ -251,7 +295,8 @@ FIXTURE_TEARDOWN(trace)
 
 TEST_F_TIMEOUT(trace, nothing_missed, 240)
 {
-	struct harvest h = { .mem = self->gu.mem, .shadow = self->shadow };
+	struct harvest h = { .mem = self->gu.mem, .shadow = self->shadow,
+			     .format = variant->format };
 	uint64_t total = 0, diff;
 	int id, i;
 
@@ -315,7 +360,8 @@ TEST_F(trace, untraced_shadow_goes_stale)
 
 TEST_F(trace, unacknowledged_harvest_comes_back)
 {
-	struct harvest h1 = { .mem = self->gu.mem }, h2 = h1, h3 = h1;
+	struct harvest h1 = { .mem = self->gu.mem, .format = variant->format };
+	struct harvest h2 = h1, h3 = h1;
 	int id = vt_session_attach(&self->g, self->gu.vm_fd, variant->mode,
 				   variant->flush);
 

@@ -64,6 +64,17 @@ enum vmtrace_features {
 };
 
 /**
+ * enum vmtrace_harvest_format - how a harvest dump carries the dirty set
+ * @VMTRACE_HARVEST_FORMAT_RAW: bitmap words, as KVM keeps them
+ * @VMTRACE_HARVEST_FORMAT_COMPACTED: the compacted bitmap format
+ *	(vmtrace_bitmap.h), one encoded chunk per message
+ */
+enum vmtrace_harvest_format {
+	VMTRACE_HARVEST_FORMAT_RAW = 1,
+	VMTRACE_HARVEST_FORMAT_COMPACTED,
+};
+
+/**
  * enum vmtrace_flush - how TLBs are flushed after protection changes
  * @VMTRACE_FLUSH_LAZY: a flush request per vCPU, serviced at its next
  *	guest entry; a barrier waits for all, kicking those still in guest
@@ -161,6 +172,8 @@ enum {
 	VMTRACE_A_HARVEST_NR_PAGES,
 	VMTRACE_A_HARVEST_BITMAP,
 	VMTRACE_A_HARVEST_PAD,
+	VMTRACE_A_HARVEST_FORMAT,
+	VMTRACE_A_HARVEST_CHUNK,
 
 	__VMTRACE_A_HARVEST_MAX,
 	VMTRACE_A_HARVEST_MAX = (__VMTRACE_A_HARVEST_MAX - 1)
