@@ -21,7 +21,9 @@
  * window_entries_per_harvest what each harvest of the window protected,
  * including what the guest's writes opened (vmtrace modes only).
  *
- *   trace_bench [--quick] [--json FILE]
+ *   trace_bench [-q] [-s MIB] [-b 4k|hugetlb-2m] [-j FILE]
+ *
+ * -q: 256 MiB guests only; -s: one guest size; -b: one backing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +54,7 @@ struct run {
 	const char *backing;
 	unsigned int guest_mib, wss_mib;
 	double start_us, install_us, harvest_us, untraced, traced, ratio;
+	double populate_s;	/* boot, touch every page, one WSS pass */
 	unsigned long long entries, flush_requests, kicks, harvests;
 	unsigned long long window_entries;	/* during the window */
 };
@@ -213,7 +216,7 @@ static int measure(struct run *r)
 	unsigned int n = 9, window_harvests;
 	struct vmm v;
 	int fds[2] = { -1, -1 }, ret = -1;
-	double deadline;
+	double deadline, t0;
 
 	snprintf(mem, sizeof(mem), "%uM", r->guest_mib);
 	/* The payload's working set is a percentage of its region. */
@@ -230,10 +233,12 @@ static int measure(struct run *r)
 		return -1;
 	}
 	/* Wait for every page touched and a full pass of the working set. */
-	deadline = now_s() + 120;
+	t0 = now_s();
+	deadline = t0 + 600;
 	while (pages_written(&v) < (long long)r->wss_mib * 256 * 2 &&
 	       now_s() < deadline)
 		usleep(100000);
+	r->populate_s = now_s() - t0;
 	if (vm_client_connect(&ctl, v.control) ||
 	    vm_client_request(&ctl, "get-fds", fds))
 		goto out;
@@ -276,12 +281,12 @@ static void print_json(FILE *f, const struct run *runs, unsigned int n)
 	for (i = 0; i < n; i++) {
 		const struct run *r = &runs[i];
 
-		fprintf(f, "  {\"mode\": \"%s\", \"backing\": \"%s\", \"guest_mib\": %u, \"wss_mib\": %u, \"start_us\": %.0f, \"install_us\": %.0f, \"entries_changed\": %llu, \"window_entries_per_harvest\": %llu, \"harvest_us\": %.0f, \"harvests\": %llu, \"flush_requests\": %llu, \"kicks\": %llu, \"untraced_pages_per_s\": %.0f, \"traced_pages_per_s\": %.0f, \"guest_write_ratio\": %.3f}%s\n",
+		fprintf(f, "  {\"mode\": \"%s\", \"backing\": \"%s\", \"guest_mib\": %u, \"wss_mib\": %u, \"start_us\": %.0f, \"install_us\": %.0f, \"entries_changed\": %llu, \"window_entries_per_harvest\": %llu, \"harvest_us\": %.0f, \"harvests\": %llu, \"flush_requests\": %llu, \"kicks\": %llu, \"untraced_pages_per_s\": %.0f, \"traced_pages_per_s\": %.0f, \"guest_write_ratio\": %.3f, \"populate_s\": %.1f}%s\n",
 			mode_names[r->mode], r->backing, r->guest_mib,
 			r->wss_mib, r->start_us, r->install_us, r->entries,
 			r->window_entries, r->harvest_us,
 			r->harvests, r->flush_requests, r->kicks, r->untraced,
-			r->traced, r->ratio, i + 1 < n ? "," : "");
+			r->traced, r->ratio, r->populate_s, i + 1 < n ? "," : "");
 	}
 	fprintf(f, "]\n");
 }
@@ -294,20 +299,32 @@ int main(int argc, char **argv)
 	const unsigned int *sizes = full_sizes;
 	unsigned int nr_sizes = 2, s, b, m, n = 0;
 	struct run runs[2 * 2 * NR_MODES];
-	const char *json = NULL;
+	const char *json = NULL, *only_backing = NULL;
+	unsigned int one_size[1];
 	int opt, failed = 0;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "qj:")) != -1) {
+	while ((opt = getopt(argc, argv, "qj:s:b:")) != -1) {
 		if (opt == 'q') {
 			sizes = quick_sizes;
 			nr_sizes = 1;
 		} else if (opt == 'j') {
 			json = optarg;
+		} else if (opt == 's') {
+			one_size[0] = strtoul(optarg, NULL, 10);
+			sizes = one_size;
+			nr_sizes = 1;
+		} else if (opt == 'b') {
+			only_backing = optarg;
 		} else {
-			fprintf(stderr, "usage: trace_bench [-q] [-j FILE]\n");
+			fprintf(stderr, "usage: trace_bench [-q] [-s MIB] [-b 4k|hugetlb-2m] [-j FILE]\n");
 			return 2;
 		}
+	}
+	if (!sizes[0] || sizes[0] % 2 || sizes[0] < 2 * WSS_MIB) {
+		fprintf(stderr, "trace_bench: -s: an even size of at least %u MiB\n",
+			2 * WSS_MIB);
+		return 2;
 	}
 	if (vt_module_ensure_loaded())
 		return 1;
@@ -315,6 +332,8 @@ int main(int argc, char **argv)
 	       "mode", "backing", "guest", "wss", "start_us", "inst_us",
 	       "entries", "per_harv", "harv_us", "flush", "kicks", "ratio");
 	for (b = 0; b < 2; b++) {
+		if (only_backing && strcmp(only_backing, backings[b]))
+			continue;
 		for (s = 0; s < nr_sizes; s++) {
 			unsigned long hp = sizes[s] / 2;
 			char cmd[96];

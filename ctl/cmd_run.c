@@ -5,7 +5,7 @@
  *   vmotionctl run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload NAME
  *                  [--mem SIZE] [--cpus N] [--control PATH] [--console PATH]
  *                  [--log FILE] [--hugepages 2M|1G] [--rate R] [--wss P%]
- *                  [--touch-all]
+ *                  [--touch-all] [--tick-hz HZ]
  *   vmotionctl run --restore STATE --mem-file F [--control PATH] ...
  *
  * Setup follows kvmtool's init/work/exit split: everything is created
@@ -55,6 +55,7 @@ static const struct option run_options[] = {
 	{ "rate", required_argument, NULL, 'r' },
 	{ "wss", required_argument, NULL, 'w' },
 	{ "touch-all", no_argument, NULL, 'A' },
+	{ "tick-hz", required_argument, NULL, 'T' },
 	{ "restore", required_argument, NULL, 'R' },
 	{ "mem-file", required_argument, NULL, 'M' },
 	{ NULL, 0, NULL, 0 },
@@ -131,6 +132,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		}
 		case 'A':
 			o->payload.touch_all = true;
+			break;
+		case 'T':
+			if (parse_uint(optarg, 1, 10000, &v))
+				return fail("--tick-hz \"%s\": 1 to 10000",
+					    optarg);
+			o->payload.tick_hz = v;
 			break;
 		default:
 			return fail("run: unknown option (see --help)");

@@ -30,7 +30,7 @@
 struct vmtrace_btf {
 	void *data;		/* the file, or of vmlinux only its strings */
 	size_t size;
-	const struct btf_header *hdr;
+	struct btf_header hdr;	/* as checked by vmtrace_btf_header() */
 	const char *strs;
 	u32 str_len;
 };
@@ -60,9 +60,11 @@ static int vmtrace_btf_header(const char *path, struct btf_header *hdr)
 
 	if (err)
 		return err;
+	/* Offsets and lengths are u32: checked in u64, they cannot wrap. */
 	if (hdr->magic != BTF_MAGIC || hdr->hdr_len < sizeof(*hdr) ||
-	    hdr->type_len > VMTRACE_BTF_MAX_SECTION ||
-	    hdr->str_len > VMTRACE_BTF_MAX_SECTION)
+	    hdr->hdr_len > PAGE_SIZE ||
+	    (u64)hdr->type_off + hdr->type_len > VMTRACE_BTF_MAX_SECTION ||
+	    (u64)hdr->str_off + hdr->str_len > VMTRACE_BTF_MAX_SECTION)
 		return -EINVAL;
 	return 0;
 }
@@ -71,17 +73,20 @@ static int vmtrace_btf_header(const char *path, struct btf_header *hdr)
 static int vmtrace_btf_load(struct vmtrace_btf *b, const char *path,
 			    bool types)
 {
-	struct btf_header hdr;
+	struct btf_header *hdr = &b->hdr;
 	loff_t from;
 	int err;
 
-	err = vmtrace_btf_header(path, &hdr);
+	err = vmtrace_btf_header(path, hdr);
 	if (err)
 		return err;
-	from = types ? 0 : hdr.hdr_len + hdr.str_off;
-	b->size = types ? hdr.hdr_len + max(hdr.type_off + hdr.type_len,
-					    hdr.str_off + hdr.str_len)
-			: hdr.str_len;
+	from = types ? 0 : (loff_t)hdr->hdr_len + hdr->str_off;
+	b->size = types ? (size_t)hdr->hdr_len +
+			  max((u64)hdr->type_off + hdr->type_len,
+			      (u64)hdr->str_off + hdr->str_len)
+			: hdr->str_len;
+	if (!b->size)
+		return -EINVAL;
 	b->data = kvmalloc(b->size, GFP_KERNEL);
 	if (!b->data)
 		return -ENOMEM;
@@ -90,9 +95,9 @@ static int vmtrace_btf_load(struct vmtrace_btf *b, const char *path,
 		kvfree(b->data);
 		return err;
 	}
-	b->hdr = types ? b->data : NULL;
-	b->strs = types ? (char *)b->data + hdr.hdr_len + hdr.str_off : b->data;
-	b->str_len = hdr.str_len;
+	b->strs = types ? (char *)b->data + hdr->hdr_len + hdr->str_off :
+			  b->data;
+	b->str_len = hdr->str_len;
 	return 0;
 }
 
@@ -210,8 +215,9 @@ const char *vmtrace_btf_check_struct(const char *module, const char *name,
 		return "no readable module BTF";
 	}
 
-	p = (const u8 *)mod.data + mod.hdr->hdr_len + mod.hdr->type_off;
-	end = p + mod.hdr->type_len;
+	/* Both sections lie within mod.size: vmtrace_btf_load() sized it so. */
+	p = (const u8 *)mod.data + mod.hdr.hdr_len + mod.hdr.type_off;
+	end = p + mod.hdr.type_len;
 	while (p + sizeof(struct btf_type) <= end) {
 		const struct btf_type *t = (const struct btf_type *)p;
 		long extra = vmtrace_btf_extra(t);

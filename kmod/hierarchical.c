@@ -128,8 +128,19 @@ static void vmtrace_hier_unprotect_table(u64 *pt, int level, void *arg)
 		if (!vmtrace_spte_present(old) ||
 		    vmtrace_spte_leaf(old, level))
 			continue;
-		if (!(old & VMTRACE_SPTE_W))
-			try_cmpxchg64(&pt[i], &old, old | VMTRACE_SPTE_W);
+		/*
+		 * Under the write lock only the hardware writes SPTEs, and
+		 * not non-leaf ones (A is always set): this cannot fail,
+		 * but an entry left W=0 would fault forever, so retry.
+		 */
+		while (!(old & VMTRACE_SPTE_W) &&
+		       !try_cmpxchg64(&pt[i], &old, old | VMTRACE_SPTE_W))
+			if (WARN_ON_ONCE(!vmtrace_spte_present(old) ||
+					 vmtrace_spte_leaf(old, level)))
+				break;
+		if (!vmtrace_spte_present(old) ||
+		    vmtrace_spte_leaf(old, level))
+			continue;
 		if (level > PG_LEVEL_2M)
 			vmtrace_hier_unprotect_table(vmtrace_spte_child(old),
 						     level - 1, arg);
@@ -151,6 +162,14 @@ static bool vmtrace_hier_open(struct vmtrace_hier *h, u64 *sptep, u64 old,
 
 	for (i = 0; i < VMTRACE_SPTES_PER_TABLE; i++)
 		changed += vmtrace_spte_wrprot(&pt[i]);
+	/*
+	 * Opening is argued to need no flush (hierarchical.rst 3.4), which
+	 * TCG cannot test: it has no page-walk cache.  If a CPU cached a
+	 * raw W=1 child filled before this open, a flush here, between the
+	 * children and the parent, closes the hole.
+	 */
+	if (changed && READ_ONCE(vmtrace_config.flush_on_open))
+		kvm_flush_remote_tlbs(h->kvm);
 
 	/* The LOCK CMPXCHG orders the children's updates before this one. */
 	while (!try_cmpxchg64(sptep, &old, old | VMTRACE_SPTE_W)) {

@@ -277,9 +277,14 @@ static void notrace vmtrace_page_fault_entry(unsigned long ip,
 				   regs->dx);
 }
 
+/*
+ * Permanent: with W=0 non-leaf entries in place, a hook switched off by
+ * sysctl kernel.ftrace_enabled=0 would leave writing vCPUs faulting
+ * forever; this way the sysctl is refused while vmtrace is loaded.
+ */
 static struct ftrace_ops vmtrace_page_fault_ops = {
 	.func = vmtrace_page_fault_entry,
-	.flags = FTRACE_OPS_FL_SAVE_REGS,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
 };
 
 static bool vmtrace_hook_registered;

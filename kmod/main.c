@@ -19,6 +19,10 @@ module_param(require_symbol, charp, 0400);
 MODULE_PARM_DESC(require_symbol,
 		 "also require this symbol at load (tests the resolver)");
 
+module_param_named(flush_on_open, vmtrace_config.flush_on_open, bool, 0644);
+MODULE_PARM_DESC(flush_on_open,
+		 "hierarchical mode: flush every vCPU's TLB when a write opens a region (for CPUs whose page-walk caches keep raw entries)");
+
 static int __init vmtrace_init(void)
 {
 	int err;
@@ -29,8 +33,10 @@ static int __init vmtrace_init(void)
 	vmtrace_kvm_hook_init();
 
 	err = vmtrace_sessions_init();
-	if (err)
+	if (err) {
+		vmtrace_kvm_hook_exit();
 		return err;
+	}
 	err = vmtrace_netlink_init();
 	if (err) {
 		pr_err("cannot register the netlink family: %d\n", err);

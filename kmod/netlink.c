@@ -441,6 +441,15 @@ int vmtrace_nl_get_session_dumpit(struct sk_buff *skb,
  * messages of it.  The session may go away between calls: the dump then
  * ends with an error, and nothing is lost -- the pages stay pending.
  */
+/*
+ * Bytes a compacted chunk message takes besides the chunk: headers, the
+ * u32 session id and slot, the padded seq and base-gfn, the chunk's own
+ * attribute header and its padding.
+ */
+#define VMTRACE_NL_COMPACT_OVERHEAD \
+	(NLMSG_HDRLEN + GENL_HDRLEN + 2 * nla_total_size(sizeof(u32)) + \
+	 2 * nla_total_size_64bit(sizeof(u64)) + nla_total_size(0) + 8)
+
 struct vmtrace_harvest_ctx {
 	u32 session_id;
 	u32 slot;
@@ -467,6 +476,10 @@ int vmtrace_nl_harvest_start(struct netlink_callback *cb)
 		return -EINVAL;
 	}
 	ctx->format = format ? nla_get_u32(format) : VMTRACE_HARVEST_FORMAT_RAW;
+	/* A compacted chunk needs this much room, whatever the reader's buffer. */
+	if (ctx->format == VMTRACE_HARVEST_FORMAT_COMPACTED)
+		cb->min_dump_alloc = VMTRACE_BITMAP_CHUNK_MIN +
+				     VMTRACE_NL_COMPACT_OVERHEAD;
 	mutex_lock(&vmtrace_lock);
 	s = vmtrace_session_find(nla_get_u32(id));
 	if (!s) {
@@ -555,15 +568,6 @@ static int vmtrace_nl_put_chunk(struct sk_buff *skb, struct netlink_callback *cb
 }
 
 /*
- * Bytes a compacted chunk message takes besides the chunk: headers, the
- * u32 session id and slot, the padded seq and base-gfn, the chunk's own
- * attribute header and its padding.
- */
-#define VMTRACE_NL_COMPACT_OVERHEAD \
-	(NLMSG_HDRLEN + GENL_HDRLEN + 2 * nla_total_size(sizeof(u32)) + \
-	 2 * nla_total_size_64bit(sizeof(u64)) + nla_total_size(0) + 8)
-
-/*
  * The next encoded chunk of a slot's pending set, from region *@region,
  * as one message.  0 when the slot is done, -EMSGSIZE when the skb has no
  * room for a chunk.  The codec's chunks are self-contained (their header
@@ -585,7 +589,9 @@ static int vmtrace_nl_put_compacted(struct sk_buff *skb,
 
 	if (room < (int)VMTRACE_BITMAP_CHUNK_MIN)
 		return -EMSGSIZE;
+	/* An attribute's length is a u16 that includes its header. */
 	room = min_t(int, room, VMTRACE_BITMAP_CHUNK_MAX);
+	room = min_t(int, room, ALIGN_DOWN(U16_MAX - NLA_HDRLEN, NLA_ALIGNTO));
 	hdr = vmtrace_nl_harvest_msg(skb, cb, s);
 	if (!hdr)
 		return -EMSGSIZE;

@@ -113,6 +113,7 @@ const char *vmtrace_btf_check_struct(const char *module, const char *name,
 /* Module-wide settings, changed through VMTRACE_CMD_SET_CONFIG. */
 struct vmtrace_config {
 	u32 flush_deadline_us;
+	bool flush_on_open;	/* hierarchical: flush TLBs at every open */
 };
 
 extern struct vmtrace_config vmtrace_config;

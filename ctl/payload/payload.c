@@ -3,6 +3,8 @@
  * vmotionctl's built-in guests, freestanding 64-bit code.
  *
  * idle:  every vCPU halts with interrupts off.
+ * Either can take a periodic LAPIC timer interrupt (payload_params.tick_hz),
+ * counted per vCPU in its status.
  * dirty: every vCPU rewrites its share of a working set at a set rate.
  *        Each page carries its page number, a generation and a checksum,
  *        and a table outside the pages holds each page's expected
@@ -57,6 +59,64 @@ static void event(unsigned int ev, unsigned int vcpu, uint64_t arg)
 {
 	outl(PAYLOAD_PORT_EVENT, ev << 24 | (vcpu & 0xff) << 16 |
 	     (arg > 0xffff ? 0xffff : arg));
+}
+
+/*
+ * The LAPIC timer, for guests that must take a timer tick the way a real
+ * kernel does (vmtrace's lazy TLB flush counts on such exits).  One IDT
+ * for all vCPUs; each programs its own LAPIC.
+ */
+struct idt_gate {
+	uint16_t offset_low, selector;
+	uint8_t ist, type;
+	uint16_t offset_mid;
+	uint32_t offset_high, reserved;
+} __attribute__((packed));
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+
+void timer_isr(void);
+void spurious_isr(void);
+
+#define LAPIC(reg)	(*(volatile uint32_t *)(0xfee00000UL + (reg)))
+#define LAPIC_EOI	0x0b0
+#define LAPIC_SVR	0x0f0
+#define LAPIC_LVT_TIMER	0x320
+#define LAPIC_TMICT	0x380
+#define LAPIC_TDCR	0x3e0
+#define LVT_PERIODIC	(1U << 17)
+/* KVM's LAPIC timer counts at 1 GHz (APIC_BUS_CYCLE_NS = 1). */
+#define LAPIC_TIMER_HZ	1000000000U
+
+static void idt_set(unsigned int vector, void (*handler)(void), uint16_t cs)
+{
+	uint64_t a = (uint64_t)handler;
+
+	idt[vector] = (struct idt_gate) {
+		.offset_low = a, .selector = cs, .type = 0x8e,
+		.offset_mid = a >> 16, .offset_high = a >> 32,
+	};
+}
+
+static void timer_start(unsigned int vcpu, uint32_t hz)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	/* Every vCPU writes the same gates: harmless, and no ordering. */
+	idt_set(PAYLOAD_TIMER_VECTOR, timer_isr, cs);
+	idt_set(PAYLOAD_SPURIOUS_VECTOR, spurious_isr, cs);
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	LAPIC(LAPIC_SVR) = 0x100 | PAYLOAD_SPURIOUS_VECTOR;
+	LAPIC(LAPIC_TDCR) = 0xb;	/* divide by 1 */
+	LAPIC(LAPIC_LVT_TIMER) = LVT_PERIODIC | PAYLOAD_TIMER_VECTOR;
+	LAPIC(LAPIC_TMICT) = LAPIC_TIMER_HZ / hz;
+	(void)vcpu;
+	__asm__ volatile("sti");
 }
 
 /* One spinlock for the console, so lines from vCPUs do not interleave. */
@@ -216,6 +276,8 @@ void payload_main(unsigned long vcpu, struct payload_params *pp)
 
 	if (pp->magic != PAYLOAD_PARAMS_MAGIC || pp->version != PAYLOAD_ABI_VERSION)
 		return;
+	if (pp->tick_hz)
+		timer_start(vcpu, pp->tick_hz);
 	if (pp->wss_percent) {
 		dirty_main(vcpu, pp, status);
 		return;

@@ -47,6 +47,9 @@ struct payload_params {
 	uint32_t flags;			/* PAYLOAD_F_* */
 	/* Bumped by the VMM: every vCPU verifies all its pages once. */
 	uint64_t verify_seq;
+	/* Each vCPU's LAPIC timer interrupts it this often; 0: no timer. */
+	uint32_t tick_hz;
+	uint32_t pad;
 };
 
 struct payload_vcpu_status {
@@ -55,8 +58,15 @@ struct payload_vcpu_status {
 	uint64_t pages_verified;
 	uint64_t bad_pages;		/* failed verification, ever */
 	uint64_t verify_seq;		/* last verify request completed */
-	uint64_t pad[3];
+	uint64_t ticks;			/* LAPIC timer interrupts taken */
+	uint64_t pad[2];
 };
+
+/* Where the timer interrupt handler (start.S) counts. */
+#define PAYLOAD_STATUS_TICKS_OFFSET	40
+#define PAYLOAD_STATUS_VCPU_SIZE	64
+#define PAYLOAD_TIMER_VECTOR		0xec
+#define PAYLOAD_SPURIOUS_VECTOR		0xff
 
 struct payload_status {
 	struct payload_vcpu_status vcpu[64];

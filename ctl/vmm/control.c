@@ -219,18 +219,20 @@ static int cmd_status(struct control *ctl, struct client *c)
 	if (vm->payload_status_gpa) {
 		struct payload_status *st = vm_ptr(vm, vm->payload_status_gpa,
 						   sizeof(*st));
-		uint64_t passes = 0, written = 0, bad = 0;
+		uint64_t passes = 0, written = 0, bad = 0, ticks = 0;
 		unsigned int i;
 
 		for (i = 0; i < vm->nr_cpus; i++) {
 			passes += st->vcpu[i].passes;
 			written += st->vcpu[i].pages_written;
 			bad += st->vcpu[i].bad_pages;
+			ticks += st->vcpu[i].ticks;
 		}
 		snprintf(extra, sizeof(extra),
-			 " passes=%llu pages_written=%llu bad_pages=%llu",
+			 " passes=%llu pages_written=%llu bad_pages=%llu ticks=%llu",
 			 (unsigned long long)passes,
-			 (unsigned long long)written, (unsigned long long)bad);
+			 (unsigned long long)written, (unsigned long long)bad,
+			 (unsigned long long)ticks);
 	}
 	return reply(c, "ok state=%s cpus=%u mem=%llu locked=%d%s",
 		     ctl->committed ? "migrated" :

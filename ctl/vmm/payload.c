@@ -33,6 +33,7 @@ int payload_boot(struct vm *vm, const struct payload_config *cfg)
 		.region_start = PAYLOAD_REGION_GPA,
 		.region_end = vm->mem_size,
 		.rate = cfg->rate,
+		.tick_hz = cfg->tick_hz,
 	};
 	struct payload_status status;
 	unsigned int i;

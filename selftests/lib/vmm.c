@@ -100,13 +100,20 @@ void vmm_cleanup(struct vmm *v)
 		fprintf(stderr, "# cannot remove %s\n", v->dir);
 }
 
-static pid_t spawn(const char *const *args, const char *out)
+pid_t vmm_spawn_in(const char *netns, const char *const *args,
+		   const char *out)
 {
 	const char *argv[64];
 	unsigned int n = 0;
 	pid_t pid;
 	int fd;
 
+	if (netns) {
+		argv[n++] = "/usr/sbin/ip";
+		argv[n++] = "netns";
+		argv[n++] = "exec";
+		argv[n++] = netns;
+	}
 	argv[n++] = vmm_binary();
 	while (*args && n < 63)
 		argv[n++] = *args++;
@@ -123,6 +130,11 @@ static pid_t spawn(const char *const *args, const char *out)
 	}
 	execv(argv[0], (char **)argv);
 	_exit(127);
+}
+
+static pid_t spawn(const char *const *args, const char *out)
+{
+	return vmm_spawn_in(NULL, args, out);
 }
 
 int vmm_start(struct vmm *v, const char *const *args, int timeout_s)

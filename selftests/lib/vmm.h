@@ -38,6 +38,12 @@ void vmm_cleanup(struct vmm *v);
 int vmm_start(struct vmm *v, const char *const *args, int timeout_s);
 /* Run vmotionctl with @args to completion; its exit status, -1 on error. */
 int vmm_cmd(const char *const *args, char *output, size_t len);
+/*
+ * Start vmotionctl with @args (in network namespace @netns unless NULL),
+ * its output appended to @out; killed if the test dies.  Its pid, or -1.
+ */
+pid_t vmm_spawn_in(const char *netns, const char *const *args,
+		   const char *out);
 /* Copy the tail of a file (prefixed "# WHAT| ") to stderr. */
 void vmm_dump_file(const char *what, const char *path);
 /* After a failure: the VMM's own output and the guest's serial log. */

@@ -41,31 +41,7 @@ static const char *mt_netns;
 
 static inline pid_t mt_spawn(const char *const *args, const char *out)
 {
-	const char *argv[64];
-	unsigned int n = 0;
-	pid_t pid;
-	int fd;
-
-	if (mt_netns) {
-		argv[n++] = "/usr/sbin/ip";
-		argv[n++] = "netns";
-		argv[n++] = "exec";
-		argv[n++] = mt_netns;
-	}
-	argv[n++] = vmm_binary();
-	while (*args && n < 63)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	pid = fork();
-	if (pid)
-		return pid;
-	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	execv(argv[0], (char **)argv);
-	_exit(127);
+	return vmm_spawn_in(mt_netns, args, out);
 }
 
 /* The whole of a small file, NUL-terminated, in a static buffer. */

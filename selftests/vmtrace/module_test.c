@@ -5,6 +5,7 @@
  * the symbol -- when a KVM internal it needs cannot be resolved.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "../lib/genl.h"
@@ -50,6 +51,33 @@ TEST_F(module, load_then_unload)
 	ASSERT_EQ(0, vt_module_unload());
 	EXPECT_FALSE(vt_module_loaded());
 	EXPECT_FALSE(family_registered());
+}
+
+static int write_ftrace_enabled(const char *v)
+{
+	int fd = open("/proc/sys/kernel/ftrace_enabled", O_WRONLY);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * The fault hook must not be switched off under a hierarchical session
+ * (W=0 entries nobody opens would stall the guest): ftrace refuses while
+ * the module is loaded, and allows it again once it is gone.
+ */
+TEST_F(module, ftrace_stays_on_while_loaded)
+{
+	ASSERT_EQ(0, vt_module_load(NULL));
+	EXPECT_EQ(-EBUSY, write_ftrace_enabled("0"));
+	ASSERT_EQ(0, vt_module_unload());
+	EXPECT_EQ(0, write_ftrace_enabled("0"));
+	EXPECT_EQ(0, write_ftrace_enabled("1"));
 }
 
 TEST_F(module, second_load_is_eexist)

@@ -41,7 +41,9 @@ struct guest {
 	uint8_t *mem;
 };
 
-static int guest_start(struct guest *gu, const char *hugepages)
+/* @tick_hz: the payload's LAPIC timer, NULL for none. */
+static int guest_start_ticking(struct guest *gu, const char *hugepages,
+			       const char *tick_hz)
 {
 	const char *args[16] = { "--payload", "dirty", "--mem", "64M",
 				 "--cpus", "2", "--rate", "32M/s",
@@ -51,6 +53,10 @@ static int guest_start(struct guest *gu, const char *hugepages)
 	if (hugepages) {
 		args[n++] = "--hugepages";
 		args[n++] = hugepages;
+	}
+	if (tick_hz) {
+		args[n++] = "--tick-hz";
+		args[n++] = tick_hz;
 	}
 	args[n] = NULL;
 	gu->vm_fd = gu->mem_fd = -1;
@@ -62,6 +68,11 @@ static int guest_start(struct guest *gu, const char *hugepages)
 	gu->mem_fd = fds[1];
 	gu->mem = mmap(NULL, MEM_BYTES, PROT_READ, MAP_SHARED, gu->mem_fd, 0);
 	return gu->mem == MAP_FAILED ? -1 : 0;
+}
+
+static int guest_start(struct guest *gu, const char *hugepages)
+{
+	return guest_start_ticking(gu, hugepages, NULL);
 }
 
 static void guest_stop(struct guest *gu)
@@ -379,6 +390,74 @@ TEST_F(trace, unacknowledged_harvest_comes_back)
 	ASSERT_EQ(0, harvest(&self->g, id, &h3));
 	EXPECT_EQ(0, h3.pages);
 	ASSERT_EQ(0, vm_client_request(&self->gu.ctl, "resume", NULL));
+}
+
+static int set_flush_deadline(struct vt_genl *g, uint32_t us)
+{
+	struct nl_msg *msg = vt_genl_msg(g, VMTRACE_CMD_SET_CONFIG);
+
+	nla_put_u32(msg, VMTRACE_A_CONFIG_FLUSH_DEADLINE_US, us);
+	return vt_genl_call(g, msg, 0);
+}
+
+static unsigned long long guest_ticks(struct vmm *v)
+{
+	char reply[512];
+	const char *p;
+
+	if (vmm_request(v, "status", reply, sizeof(reply)))
+		return 0;
+	p = strstr(reply, "ticks=");
+	return p ? strtoull(p + 6, NULL, 10) : 0;
+}
+
+/*
+ * A guest that takes a 1 kHz timer tick, as a kernel does: with a flush
+ * deadline of two ticks, its vCPUs flush at their natural exits, and
+ * kicks stay rare.  Every request is accounted for (natural or kicked)
+ * when each harvest is handed out: none is handed out before its barrier.
+ */
+TEST(lazy_flush_rides_the_guest_tick)
+{
+	struct guest gu;
+	struct vt_genl g;
+	unsigned long long t0, t1, req = 0, nat = 0, kick = 0;
+	int id, i;
+
+	ASSERT_EQ(0, vt_module_ensure_loaded());
+	ASSERT_EQ(0, guest_start_ticking(&gu, NULL, "1000"));
+	ASSERT_EQ(0, vt_genl_open(&g));
+	t0 = guest_ticks(&gu.v);
+	usleep(200000);
+	t1 = guest_ticks(&gu.v);
+	TH_LOG("guest ticks: %llu in 200 ms", t1 - t0);
+	ASSERT_LT(t0, t1);
+
+	ASSERT_EQ(0, set_flush_deadline(&g, 2000));
+	id = vt_session_attach(&g, gu.vm_fd, VMTRACE_MODE_HIERARCHICAL,
+			       VMTRACE_FLUSH_LAZY);
+	ASSERT_LT(0, id) TH_LOG("%s", g.extack);
+	ASSERT_EQ(0, vt_session_cmd(&g, VMTRACE_CMD_START, id));
+	for (i = 0; i < 50; i++) {
+		uint64_t seq;
+
+		ASSERT_LE(0, vt_session_harvest_count(&g, id, &seq));
+		ASSERT_EQ(0, vt_session_ack(&g, id, seq));
+		ASSERT_EQ(0, vt_session_cmd(&g, VMTRACE_CMD_GET_SESSION, id));
+		req = vt_session_u64(&g, VMTRACE_A_SESSION_FLUSH_REQUESTS);
+		nat = vt_session_u64(&g, VMTRACE_A_SESSION_FLUSH_NATURAL);
+		kick = vt_session_u64(&g, VMTRACE_A_SESSION_FLUSH_KICKS);
+		ASSERT_EQ(2ULL * (i + 1), req);
+		ASSERT_EQ(req, nat + kick);
+		usleep(10000);
+	}
+	TH_LOG("lazy flush, 2 ms deadline: %llu requests, %llu natural, %llu kicked",
+	       req, nat, kick);
+	EXPECT_LE(kick * 10, req);
+	EXPECT_EQ(0, set_flush_deadline(&g, VMTRACE_FLUSH_DEADLINE_DEFAULT_US));
+	EXPECT_EQ(0, vt_session_cmd(&g, VMTRACE_CMD_DETACH, id));
+	vt_genl_close(&g);
+	guest_stop(&gu);
 }
 
 FIXTURE(life) {
