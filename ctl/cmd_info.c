@@ -101,11 +101,16 @@ static const char *flush_name(uint32_t flush)
 	       flush == VMTRACE_FLUSH_SYNC ? "sync" : "unknown";
 }
 
+struct session_list {
+	unsigned int n;
+	bool all;		/* trace: every statistic; status: a summary */
+};
+
 static void print_session(const struct vmtrace_session_info *s, void *arg)
 {
-	unsigned int *n = arg;
+	struct session_list *l = arg;
 
-	(*n)++;
+	l->n++;
 	out_begin();
 	out_uint("session", s->id);
 	out_uint("vm_pid", s->vm_pid);
@@ -117,6 +122,10 @@ static void print_session(const struct vmtrace_session_info *s, void *arg)
 	out_uint("pages", s->nr_pages);
 	out_uint("harvests", s->harvests);
 	out_uint("dirty_pages", s->dirty_pages);
+	if (!l->all) {
+		out_end();
+		return;
+	}
 	out_uint("dirty_pages_total", s->dirty_pages_total);
 	out_uint("start_us", s->start_ns / 1000);
 	out_uint("harvest_us", s->harvest_ns / 1000);
@@ -135,25 +144,36 @@ static void print_session(const struct vmtrace_session_info *s, void *arg)
 	out_end();
 }
 
-int cmd_trace_status(int argc, char **argv)
+static int list_sessions(int argc, char **argv, bool all)
 {
+	struct session_list l = { .all = all };
 	struct vmtrace_nl *nl;
-	unsigned int n = 0;
 	int err;
 
-	(void)argv;
 	if (argc > 1)
-		return fail("status takes no arguments");
+		return fail("%s takes no arguments", argv[0]);
 	nl = open_vmtrace();
 	if (!nl)
 		return 1;
 	out_list_begin();
-	err = vmtrace_nl_dump_sessions(nl, print_session, &n);
+	err = vmtrace_nl_dump_sessions(nl, print_session, &l);
 	out_list_end();
 	if (err)
 		return nl_fail(nl, "get-session", err);
 	vmtrace_nl_close(nl);
-	if (!n && !opt_json)
+	if (!l.n && !opt_json)
 		printf("no vmtrace sessions\n");
 	return 0;
+}
+
+/* vmotionctl status: each session, in a line. */
+int cmd_trace_status(int argc, char **argv)
+{
+	return list_sessions(argc, argv, false);
+}
+
+/* vmotionctl trace: each session with every statistic vmtrace keeps. */
+int cmd_trace_stats(int argc, char **argv)
+{
+	return list_sessions(argc, argv, true);
 }

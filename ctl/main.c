@@ -27,7 +27,8 @@ static const struct command commands[] = {
 	{ "save", cmd_save, "--control PATH --state F --mem-file F [--quit]: checkpoint a VM" },
 	{ "migrate", cmd_migrate, "--control SOCKET --to ADDR:PORT [--max-stun MS] [--json F]: live-migrate a VM" },
 	{ "receive", cmd_receive, "--listen ADDR:PORT --control PATH: be the destination of a migration" },
-	{ "status", cmd_trace_status, "vmtrace's sessions and their statistics" },
+	{ "status", cmd_trace_status, "vmtrace's sessions, one line each" },
+	{ "trace", cmd_trace_stats, "vmtrace's sessions with all their statistics" },
 	{ "info", cmd_info, "show what vmtrace reports about itself and KVM" },
 	{ "config", cmd_config, "flush-deadline-us N: set vmtrace's TLB-flush deadline" },
 };

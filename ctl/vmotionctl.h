@@ -13,6 +13,7 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_info(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_trace_status(int argc, char **argv);
+int cmd_trace_stats(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_save(int argc, char **argv);

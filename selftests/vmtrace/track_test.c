@@ -674,6 +674,7 @@ TEST_F(life, rmmod_while_tracing)
 TEST_F(life, vmotionctl_status_shows_the_session)
 {
 	const char *args[] = { "-j", "status", NULL };
+	const char *trace[] = { "-j", "trace", NULL };
 	char out[4096], want[64];
 	int id = attach(&self->g, self->gu.vm_fd, VMTRACE_FLUSH_SYNC);
 
@@ -684,6 +685,12 @@ TEST_F(life, vmotionctl_status_shows_the_session)
 	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\"state\":\"tracking\",\"mode\":\"stock\",\"flush\":\"sync\",\"vcpus\":2,\"pages\":16384"))
 		TH_LOG("%s", out);
+	/* status is the summary; trace has every counter. */
+	EXPECT_EQ(NULL, strstr(out, "\"wrprot_4k\""));
+	ASSERT_EQ(0, vmm_cmd(trace, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"wrprot_4k\":16384,")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"module_faults\":0")) TH_LOG("%s", out);
 }
 
 TEST(dirty_ring_vm_is_refused)
