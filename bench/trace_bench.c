@@ -2,7 +2,9 @@
 /*
  * make bench-trace: what dirty tracking costs, mode against mode, in the lab.
  *
- * For each backing (4 KB pages, 2 MB hugetlb), guest size and mode, a
+ * For each backing (4 KB pages, 2 MB hugetlb), guest size and mode (on
+ * hugetlb also vmtrace-lazysplit: hierarchical splitting huge mappings on
+ * their first write instead of at start), a
  * fresh `vmotionctl run` guest with the dirty payload (2 vCPUs, writing
  * flat out over a fixed working set, every page of the guest touched
  * first) is measured:
@@ -42,12 +44,24 @@
 #define WINDOW_MS	3000
 #define HARVEST_MS	250
 
-enum mode { HIERARCHICAL, STOCK, KVM_USERSPACE, NR_MODES };
+enum mode { HIERARCHICAL, HIER_SPLIT_ON_WRITE, STOCK, KVM_USERSPACE,
+	    NR_MODES };
 
 static const char *const mode_names[NR_MODES] = {
-	[HIERARCHICAL] = "vmtrace", [STOCK] = "stock",
-	[KVM_USERSPACE] = "kvm-userspace",
+	[HIERARCHICAL] = "vmtrace", [HIER_SPLIT_ON_WRITE] = "vmtrace-lazysplit",
+	[STOCK] = "stock", [KVM_USERSPACE] = "kvm-userspace",
 };
+
+/* vmtrace-lazysplit: hierarchical with vmtrace's eager_split off. */
+static int set_eager_split(bool on)
+{
+	FILE *f = fopen("/sys/module/vmtrace/parameters/eager_split", "w");
+
+	if (!f)
+		return -1;
+	fputs(on ? "Y\n" : "N\n", f);
+	return fclose(f);
+}
 
 struct run {
 	enum mode mode;
@@ -130,7 +144,8 @@ static int tracer_start(struct tracer *t, struct vmm *v, int vm_fd,
 		r->install_us = (now_s() - t0) * 1e6;
 		return err;
 	}
-	if (vt_genl_open(&t->g))
+	if (vt_genl_open(&t->g) ||
+	    set_eager_split(t->mode != HIER_SPLIT_ON_WRITE))
 		return -1;
 	t->id = vt_session_attach(&t->g, vm_fd,
 				  t->mode == STOCK ? VMTRACE_MODE_STOCK :
@@ -348,6 +363,9 @@ int main(int argc, char **argv)
 			for (m = 0; m < NR_MODES; m++) {
 				struct run *r = &runs[n];
 
+				/* Splitting only matters with huge pages. */
+				if (m == HIER_SPLIT_ON_WRITE && !b)
+					continue;
 				memset(r, 0, sizeof(*r));
 				r->mode = m;
 				r->backing = backings[b];

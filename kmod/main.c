@@ -23,6 +23,10 @@ module_param_named(flush_on_open, vmtrace_config.flush_on_open, bool, 0644);
 MODULE_PARM_DESC(flush_on_open,
 		 "hierarchical mode: flush every vCPU's TLB when a write opens a region (for CPUs whose page-walk caches keep raw entries)");
 
+module_param_named(eager_split, vmtrace_config.eager_split, bool, 0644);
+MODULE_PARM_DESC(eager_split,
+		 "hierarchical mode: split huge mappings at start (default), not on their first write");
+
 static int __init vmtrace_init(void)
 {
 	int err;

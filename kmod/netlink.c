@@ -18,6 +18,7 @@
 
 struct vmtrace_config vmtrace_config = {
 	.flush_deadline_us = VMTRACE_FLUSH_DEADLINE_DEFAULT_US,
+	.eager_split = true,
 };
 
 static int vmtrace_nl_fill_info(struct sk_buff *msg)

@@ -131,13 +131,15 @@ static void vmtrace_restore_slots(struct vmtrace_session *s, unsigned int n)
  * entry's permissions; protection above is what makes the pieces fault.
  * Then protect the 1 GB level.  No flush barrier: every page is dirty in
  * the initially-set log, so the first harvest covers writes before it.
+ * The eager_split parameter turns the split off, to measure the other way.
  */
 static int vmtrace_track_start_hier(struct vmtrace_session *s)
 {
 	struct kvm *kvm = s->kvm;
 	unsigned int i;
 
-	for (i = 0; i < s->nr_slots; i++) {
+	for (i = 0; i < s->nr_slots && READ_ONCE(vmtrace_config.eager_split);
+	     i++) {
 		struct kvm_memory_slot *slot =
 			vmtrace_lookup_slot(kvm, &s->slots[i]);
 

@@ -114,6 +114,7 @@ const char *vmtrace_btf_check_struct(const char *module, const char *name,
 struct vmtrace_config {
 	u32 flush_deadline_us;
 	bool flush_on_open;	/* hierarchical: flush TLBs at every open */
+	bool eager_split;	/* hierarchical: split huge mappings at start */
 };
 
 extern struct vmtrace_config vmtrace_config;
