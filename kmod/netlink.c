@@ -100,20 +100,13 @@ vmtrace_nl_owned_session(struct genl_info *info, struct nlattr *attr)
 	return s;
 }
 
-static int vmtrace_nl_fill_session(struct sk_buff *msg,
-				   const struct vmtrace_session *s)
+/* The session's statistics, after its id: what get-stats replies. */
+static int vmtrace_nl_fill_stats(struct sk_buff *msg,
+				 const struct vmtrace_session *s)
 {
 	const struct vmtrace_stats *st = &s->stats;
 
 	if (nla_put_u32(msg, VMTRACE_A_SESSION_ID, s->id) ||
-	    nla_put_u32(msg, VMTRACE_A_SESSION_MODE, s->mode) ||
-	    nla_put_u32(msg, VMTRACE_A_SESSION_FLUSH, s->flush_mode) ||
-	    nla_put_u32(msg, VMTRACE_A_SESSION_STATE, s->state) ||
-	    nla_put_u32(msg, VMTRACE_A_SESSION_VM_PID, s->vm_pid) ||
-	    nla_put_u32(msg, VMTRACE_A_SESSION_NR_VCPUS,
-			atomic_read(&s->kvm->online_vcpus)) ||
-	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_NR_PAGES, s->nr_pages,
-			      VMTRACE_A_SESSION_PAD) ||
 	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_HARVESTS, st->harvests,
 			      VMTRACE_A_SESSION_PAD) ||
 	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_DIRTY_PAGES,
@@ -148,6 +141,23 @@ static int vmtrace_nl_fill_session(struct sk_buff *msg,
 			      st->opened[1], VMTRACE_A_SESSION_PAD) ||
 	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_MODULE_FAULTS,
 			      st->module_faults, VMTRACE_A_SESSION_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Everything about a session: its identity and state, then its stats. */
+static int vmtrace_nl_fill_session(struct sk_buff *msg,
+				   const struct vmtrace_session *s)
+{
+	if (vmtrace_nl_fill_stats(msg, s) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_MODE, s->mode) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_FLUSH, s->flush_mode) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_STATE, s->state) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_VM_PID, s->vm_pid) ||
+	    nla_put_u32(msg, VMTRACE_A_SESSION_NR_VCPUS,
+			atomic_read(&s->kvm->online_vcpus)) ||
+	    nla_put_u64_64bit(msg, VMTRACE_A_SESSION_NR_PAGES, s->nr_pages,
+			      VMTRACE_A_SESSION_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -293,7 +303,10 @@ int vmtrace_nl_harvest_ack_doit(struct sk_buff *skb, struct genl_info *info)
 	return vmtrace_nl_session_cmd(info, vmtrace_nl_harvest_ack);
 }
 
-int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info)
+/* get-session and get-stats: any session of the caller's namespace. */
+static int vmtrace_nl_get_doit(struct genl_info *info, u8 cmd,
+			       int (*fill)(struct sk_buff *msg,
+					   const struct vmtrace_session *s))
 {
 	struct vmtrace_session *s;
 	int err;
@@ -303,7 +316,8 @@ int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&vmtrace_lock);
 	s = vmtrace_session_find(nla_get_u32(info->attrs[VMTRACE_A_SESSION_ID]));
 	if (s && s->net == genl_info_net(info)) {
-		err = vmtrace_nl_reply_session(info, VMTRACE_CMD_GET_SESSION, s);
+		vmtrace_track_read_stats(s);
+		err = vmtrace_nl_reply(info, cmd, s, fill);
 	} else {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[VMTRACE_A_SESSION_ID],
@@ -312,6 +326,18 @@ int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	mutex_unlock(&vmtrace_lock);
 	return err;
+}
+
+int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmtrace_nl_get_doit(info, VMTRACE_CMD_GET_SESSION,
+				   vmtrace_nl_fill_session);
+}
+
+int vmtrace_nl_get_stats_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmtrace_nl_get_doit(info, VMTRACE_CMD_GET_STATS,
+				   vmtrace_nl_fill_stats);
 }
 
 static int vmtrace_nl_fill_throttle(struct sk_buff *msg,

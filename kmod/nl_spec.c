@@ -149,6 +149,12 @@ static const struct genl_ops vmtrace_nl_ops[] = {
 		.policy		= vmtrace_get_throttle_policy,
 		.maxattr	= VMTRACE_A_THROTTLE_SESSION_ID,
 	},
+	{
+		.cmd		= VMTRACE_CMD_GET_STATS,
+		.doit		= vmtrace_nl_get_stats_doit,
+		.policy		= vmtrace_session_id_policy,
+		.maxattr	= VMTRACE_A_SESSION_ID,
+	},
 };
 
 static const struct genl_multicast_group vmtrace_nl_mcgrps[] = {

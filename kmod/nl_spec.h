@@ -27,6 +27,7 @@ int vmtrace_nl_harvest_ack_doit(struct sk_buff *skb, struct genl_info *info);
 int vmtrace_nl_stop_doit(struct sk_buff *skb, struct genl_info *info);
 int vmtrace_nl_detach_doit(struct sk_buff *skb, struct genl_info *info);
 int vmtrace_nl_get_session_doit(struct sk_buff *skb, struct genl_info *info);
+int vmtrace_nl_get_stats_doit(struct sk_buff *skb, struct genl_info *info);
 int vmtrace_nl_set_throttle_doit(struct sk_buff *skb, struct genl_info *info);
 int vmtrace_nl_get_throttle_doit(struct sk_buff *skb, struct genl_info *info);
 int vmtrace_nl_get_session_dumpit(struct sk_buff *skb,

@@ -66,6 +66,8 @@ TEST_F_TIMEOUT(hops, three_hops_shell_answers, 280)
 		ASSERT_EQ(0, mt_wait(pid, 120)) {
 			fprintf(stderr, "# %s", mt_slurp(out));
 			fprintf(stderr, "# %s", mt_slurp(self->v[i].out));
+			/* Why the source is gone, if it is. */
+			vmm_dump(&self->v[i - 1]);
 		}
 		report = mt_slurp(json);
 		EXPECT_NE(NULL, strstr(report, "\"memory_hash_equal\": true"));

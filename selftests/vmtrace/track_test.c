@@ -744,6 +744,28 @@ TEST_F(life, vmotionctl_status_shows_the_session)
 	EXPECT_NE(NULL, strstr(out, "\"module_faults\":")) TH_LOG("%s", out);
 }
 
+/* get-stats: the counters without the session's identity and state. */
+TEST_F(life, get_stats_has_the_counters_only)
+{
+	int id = attach(&self->g, self->gu.vm_fd, 0);
+
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_START, id));
+	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_GET_STATS, id));
+	ASSERT_NE(NULL, self->g.tb[VMTRACE_A_SESSION_ID]);
+	EXPECT_EQ(id, (int)nla_get_u32(self->g.tb[VMTRACE_A_SESSION_ID]));
+	EXPECT_NE(NULL, self->g.tb[VMTRACE_A_SESSION_HARVESTS]);
+	EXPECT_NE(NULL, self->g.tb[VMTRACE_A_SESSION_MODULE_FAULTS]);
+	/* Start protected something, at the mode's own level. */
+	EXPECT_LT(0, vt_session_u64(&self->g,
+				    variant->mode == VMTRACE_MODE_STOCK ?
+				    VMTRACE_A_SESSION_WRPROT_4K :
+				    VMTRACE_A_SESSION_WRPROT_1G));
+	EXPECT_EQ(NULL, self->g.tb[VMTRACE_A_SESSION_MODE]);
+	EXPECT_EQ(NULL, self->g.tb[VMTRACE_A_SESSION_STATE]);
+	EXPECT_EQ(-ENOENT, session_cmd(&self->g, VMTRACE_CMD_GET_STATS, 999999));
+}
+
 TEST(dirty_ring_vm_is_refused)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING,
