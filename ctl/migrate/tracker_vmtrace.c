@@ -22,7 +22,7 @@
 struct vmtrace_tracker {
 	struct vmtrace_nl *nl;
 	uint32_t id;
-	bool harvested;		/* vmtrace's first harvest: since start */
+	bool harvested;		/* the first harvest has been taken */
 };
 
 static const char *nl_reason(struct vmtrace_nl *nl, int err)
@@ -78,8 +78,9 @@ static int vt_harvest(struct tracker *t, uint64_t *bitmap)
 	if (err)
 		return fail("vmtrace: harvest ack: %s", nl_reason(vt->nl, err));
 	/*
-	 * vmtrace's first harvest is what the guest wrote since start; the
-	 * engine's first is every page (like KVM's initially-set log).
+	 * In stock mode vmtrace's first harvest is what the guest wrote
+	 * since start (hierarchical mode's is every page already); the
+	 * engine's first is every page, like KVM's initially-set log.
 	 */
 	if (!vt->harvested)
 		memset(bitmap, 0xff, tracker_bitmap_bytes(t->nr_pages));

@@ -98,7 +98,7 @@ static void idt_set(unsigned int vector, void (*handler)(void), uint16_t cs)
 	};
 }
 
-static void timer_start(unsigned int vcpu, uint32_t hz)
+static void timer_start(uint32_t hz)
 {
 	struct {
 		uint16_t limit;
@@ -115,7 +115,6 @@ static void timer_start(unsigned int vcpu, uint32_t hz)
 	LAPIC(LAPIC_TDCR) = 0xb;	/* divide by 1 */
 	LAPIC(LAPIC_LVT_TIMER) = LVT_PERIODIC | PAYLOAD_TIMER_VECTOR;
 	LAPIC(LAPIC_TMICT) = LAPIC_TIMER_HZ / hz;
-	(void)vcpu;
 	__asm__ volatile("sti");
 }
 
@@ -277,7 +276,7 @@ void payload_main(unsigned long vcpu, struct payload_params *pp)
 	if (pp->magic != PAYLOAD_PARAMS_MAGIC || pp->version != PAYLOAD_ABI_VERSION)
 		return;
 	if (pp->tick_hz)
-		timer_start(vcpu, pp->tick_hz);
+		timer_start(pp->tick_hz);
 	if (pp->wss_percent) {
 		dirty_main(vcpu, pp, status);
 		return;
