@@ -4,18 +4,22 @@
  *
  *   vmotionctl migrate --control SOCKET --to ADDR:PORT [--tracker auto|kvm|vmtrace[-stock|-hierarchical]]
  *                      [--max-stun MS] [--max-iterations N] [--timeout S]
- *                      [--json FILE]
+ *                      [--resolve-timeout S] [--json FILE]
  *
  * compatibility check -> spec -> lock -> prepare -> phase -1 (all
  * populated memory) -> pre-copy iterations with a convergence check after
  * each -> switchover (pause, last pages, checkpoint, destination restores,
  * source commits, destination resumes) -> the source VMM quits.
  *
- * Until the source commits, any failure rolls back: the destination is
- * told to discard (or has lost us and discards by itself), dirty logging
- * goes off, the VM resumes and is unlocked.  Once committed the source
- * never runs the VM again, even if the destination's confirmation is lost:
- * two running copies are impossible, at worst there are none.
+ * Until the source commits, any failure rolls back: dirty logging goes
+ * off, the VM resumes and is unlocked, and the destination is told to
+ * discard its copy (a destination that restored it keeps it paused until
+ * told; it never runs it without COMMIT).  Once committed the source never
+ * runs the VM again by itself: if the destination's answer to COMMIT is
+ * lost, migrate asks it again (RESOLVE, ctl/migrate/handoff.c) until it
+ * knows the VM runs there, and otherwise leaves both copies paused, in
+ * doubt, for `vmotionctl handoff`.  Never two running copies, and never
+ * none that could be resumed.
  */
 #include <endian.h>
 #include <errno.h>
@@ -27,11 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../uapi/linux/vmtrace.h"
 #include "migrate/compat.h"
+#include "migrate/handoff.h"
 #include "migrate/net.h"
 #include "migrate/pages.h"
 #include "bitmap/dirty_set.h"
@@ -59,7 +65,7 @@ struct migration {
 	/* options */
 	const char *control, *to, *tracker_name, *sdps_mode, *json;
 	const char *dump_dirty;	/* directory for each harvest's bitmap */
-	unsigned int max_stun_ms, max_iterations, timeout_s;
+	unsigned int max_stun_ms, max_iterations, timeout_s, resolve_timeout_s;
 
 	/* the source VMM */
 	struct vm_client vmm;
@@ -75,6 +81,9 @@ struct migration {
 
 	/* the destination */
 	int fd;
+	uint64_t migration_id;
+	bool checkpoint_sent;	/* from here the destination may hold a copy */
+	bool in_doubt;		/* committed, and the destination never said it runs */
 	struct wire_stats st;
 	double rtt_s, restore_s;
 
@@ -103,6 +112,7 @@ static const struct option migrate_options[] = {
 	{ "max-stun", required_argument, NULL, 's' },
 	{ "max-iterations", required_argument, NULL, 'i' },
 	{ "timeout", required_argument, NULL, 'o' },
+	{ "resolve-timeout", required_argument, NULL, 'r' },
 	{ "json", required_argument, NULL, 'j' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -189,6 +199,12 @@ static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 				return fail("--timeout \"%s\": seconds, 1 to 86400",
 					    optarg);
 			m->timeout_s = v;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 0, 86400, &v))
+				return fail("--resolve-timeout \"%s\": seconds, 0 to 86400",
+					    optarg);
+			m->resolve_timeout_s = v;
 			break;
 		default:
 			return fail("migrate: unknown option (see --help)");
@@ -330,6 +346,7 @@ static int handshake(struct migration *m, const struct kvm_cpuid2 *cpuid)
 	spec.s.mem_size = htole64(m->mem_size);
 	spec.s.backing = htole32(VM_BACKING_4K);
 	spec.s.nent = htole32(nent);
+	spec.s.migration_id = htole64(m->migration_id);
 	gethostname(spec.s.source, sizeof(spec.s.source) - 1);
 	if (wire_send(m->fd, &m->st, VMOTION_CMD_SPEC, 0, &spec,
 		      sizeof(spec.s) + nent * sizeof(spec.e[0])))
@@ -596,6 +613,39 @@ static int precopy(struct migration *m)
 	}
 }
 
+/*
+ * Committed, the answer lost: ask the destination until it says the VM
+ * runs there (then this copy quits, as after any migration), or until
+ * --resolve-timeout; then both sides keep the VM paused, in doubt.
+ */
+static int resolve_committed(struct migration *m)
+{
+	double deadline = now_s() + m->resolve_timeout_s;
+	char err[256] = "";
+	int state = -1, tries = 0;
+
+	do {
+		if (tries++)
+			sleep(1);
+		state = handoff_resolve(m->to, m->migration_id, HANDOFF_COMMIT,
+					5, err, sizeof(err));
+		if (state == VMOTION_HANDOFF_RUNNING) {
+			progress("resolved: the VM runs at the destination (asked %d time%s)",
+				 tries, tries > 1 ? "s" : "");
+			return 0;
+		}
+		if (state == VMOTION_HANDOFF_UNKNOWN)
+			break;	/* it holds nothing: asking again will not help */
+	} while (now_s() < deadline && !interrupted);
+	m->in_doubt = true;
+	return failed(m, "in doubt: committed migration %016llx, and the destination %s %s; the VM stays paused on both sides. Settle it with: vmotionctl handoff --control %s --resolve %s",
+		      (unsigned long long)m->migration_id, m->to,
+		      state == VMOTION_HANDOFF_UNKNOWN ?
+		      "does not hold it (restarted or discarded?)" :
+		      "could not be reached",
+		      m->control, m->to);
+}
+
 /* Pause, last pages, checkpoint, commit.  Sets m->committed. */
 static int switchover(struct migration *m)
 {
@@ -659,6 +709,7 @@ static int switchover(struct migration *m)
 	blob = vmm_body(m, "save-state", &len, 64 << 20);
 	if (!blob)
 		return -1;
+	m->checkpoint_sent = true;
 	r = wire_send(m->fd, &m->st, VMOTION_CMD_CHECKPOINT, 0, blob, len);
 	free(blob);
 	if (r)
@@ -679,15 +730,30 @@ static int switchover(struct migration *m)
 			      (unsigned long long)src_hash,
 			      (unsigned long long)le64toh(res->memory_hash));
 
-	/* The point of no return: from here the source never runs the VM. */
-	if (vmm_req(m, "commit"))
+	/*
+	 * The point of no return: from here the source never runs the VM by
+	 * itself.  The VMM records which migration it was committed to, for
+	 * an operator who must settle a doubt by hand.
+	 */
+	snprintf(err, sizeof(err), "commit %016llx %s",
+		 (unsigned long long)m->migration_id, m->to);
+	if (vmm_req(m, err))
 		return -1;
 	m->committed = true;
-	if (wire_send(m->fd, &m->st, VMOTION_CMD_COMMIT, 0, NULL, 0) ||
-	    wire_await(m->fd, &m->st, &f, err, sizeof(err)))
-		return failed(m, "committed, but the destination did not confirm it runs the VM (%s); the source stays paused",
-			      err[0] ? err : strerror(errno));
-	wire_frame_free(&f);
+	err[0] = '\0';
+	r = wire_send(m->fd, &m->st, VMOTION_CMD_COMMIT, 0, NULL, 0);
+	if (r)
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+	else
+		r = wire_await(m->fd, &m->st, &f, err, sizeof(err));
+	if (r) {
+		progress("committed, but the destination's answer to COMMIT was lost (%s): asking it again",
+			 err);
+		if (resolve_committed(m))
+			return -1;
+	} else {
+		wire_frame_free(&f);
+	}
 	m->stun_ms = (now_s() - t0) * 1e3;
 	progress("switchover done: stun %.1f ms (predicted %.1f ms), restore %.2f ms",
 		 m->stun_ms, m->predicted_stun_ms, m->restore_s * 1e3);
@@ -723,21 +789,62 @@ out:
 	free(all);
 }
 
+/*
+ * A destination that restored the checkpoint keeps its copy paused until
+ * told: tell it, on a new connection if the first one is gone.  Only
+ * tidiness -- it never runs the VM without COMMIT -- so a few tries.
+ */
+static void abort_destination_copy(struct migration *m)
+{
+	char err[256];
+	int i, state = -1;
+
+	for (i = 0; i < 5 && state != VMOTION_HANDOFF_UNKNOWN; i++) {
+		if (i)
+			sleep(1);
+		state = handoff_resolve(m->to, m->migration_id, HANDOFF_ABORT,
+					3, err, sizeof(err));
+	}
+	if (state == VMOTION_HANDOFF_RUNNING)
+		progress("error: the destination runs migration %016llx although it was never committed (forced there?)",
+			 (unsigned long long)m->migration_id);
+	else if (state != VMOTION_HANDOFF_UNKNOWN)
+		progress("the destination may still hold a paused copy of migration %016llx (%s); it never runs without a commit: vmotionctl handoff --control PATH --discard on the destination drops it",
+			 (unsigned long long)m->migration_id, err);
+}
+
 static void rollback(struct migration *m)
 {
 	if (m->fd >= 0)
 		wire_send(m->fd, NULL, VMOTION_CMD_ABORT, 0, m->reason,
 			  strlen(m->reason));
-	if (m->vmm.fd < 0)
+	if (m->vmm.fd >= 0) {
+		if (sdps_active(&m->sdps) && !sdps_stop(&m->sdps, &m->stun))
+			m->stun_read = true;
+		sdps_close(&m->sdps);
+		tracker_stop(&m->tracker);
+		if (m->paused && !vm_client_request(&m->vmm, "resume", NULL))
+			m->paused = false;
+		if (m->locked && !vm_client_request(&m->vmm, "unlock", NULL))
+			m->locked = false;
+	}
+	/* The VM runs here again; now the destination's copy may go. */
+	if (m->checkpoint_sent)
+		abort_destination_copy(m);
+}
+
+/*
+ * After a failure: did the source VM itself stop (a guest triple fault,
+ * say)?  Its VMM says why on the control connection before it closes.
+ */
+static void check_source_vm(struct migration *m)
+{
+	char why[200];
+
+	if (m->vmm.fd < 0 || !vm_client_gone(&m->vmm, why, sizeof(why)))
 		return;
-	if (sdps_active(&m->sdps) && !sdps_stop(&m->sdps, &m->stun))
-		m->stun_read = true;
-	sdps_close(&m->sdps);
-	tracker_stop(&m->tracker);
-	if (m->paused && !vm_client_request(&m->vmm, "resume", NULL))
-		m->paused = false;
-	if (m->locked && !vm_client_request(&m->vmm, "unlock", NULL))
-		m->locked = false;
+	/* This is the real reason; whatever failed next only followed it. */
+	snprintf(m->reason, sizeof(m->reason), "the source VM stopped: %s", why);
 }
 
 static void write_json(struct migration *m, const char *result)
@@ -881,6 +988,7 @@ int cmd_migrate(int argc, char **argv)
 		.max_stun_ms = 500,
 		.max_iterations = 30,
 		.timeout_s = 300,
+		.resolve_timeout_s = 60,
 		.fd = -1, .vm_fd = -1, .mem_fd = -1,
 	};
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
@@ -890,16 +998,22 @@ int cmd_migrate(int argc, char **argv)
 	m.vmm.fd = -1;
 	if (parse_migrate_opts(argc, argv, &m))
 		return 1;
+	if (getrandom(&m.migration_id, sizeof(m.migration_id), 0) !=
+	    sizeof(m.migration_id))
+		return fail("getrandom: %s", strerror(errno));
+	m.migration_id |= 1;	/* never 0, which names no migration */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	m.t_start = now_s();
 	ret = migrate(&m);
+	if (ret)
+		check_source_vm(&m);
 	if (ret && !m.committed) {
 		rollback(&m);
 		result = "rolled-back";
 		fail("migration failed, rolled back: %s", m.reason);
 	} else if (ret) {
-		result = "committed-unconfirmed";
+		result = "in-doubt";
 		fail("%s", m.reason);
 	} else {
 		verify_source_memory(&m);

@@ -9,10 +9,15 @@
  * One migration at a time, an explicit state machine per connection:
  * HELLO -> SPEC (the VM is created, masked) -> PAGES/ITER_END (pre-copy)
  * -> CHECKPOINT (restored, still masked) -> COMMIT (runs).  Anything else,
- * a bad frame or a lost connection before COMMIT discards the half-built
- * VM and waits for the next migration.  After COMMIT this process is the
- * VM's VMM, with the same control socket as `vmotionctl run`, so the VM
- * can be migrated on again.
+ * a bad frame or a lost connection before the restore discards the
+ * half-built VM and waits for the next migration.  After the restore the
+ * source may have committed, so a lost connection keeps the VM, paused
+ * and in doubt, until the source comes back to RESOLVE it (or an operator
+ * does, through `vmotionctl handoff`); only COMMIT starts it, only ABORT
+ * or the operator drops it.  Once it runs this process is the VM's VMM,
+ * with the same control socket as `vmotionctl run`, so the VM can be
+ * migrated on again, and it still answers RESOLVE for the migration that
+ * brought it, for a source that never heard the COMMIT's answer.
  */
 #include <endian.h>
 #include <errno.h>
@@ -29,6 +34,7 @@
 
 #include "bitmap/dirty_set.h"
 #include "migrate/compat.h"
+#include "migrate/handoff.h"
 #include "migrate/net.h"
 #include "migrate/pages.h"
 #include "migrate/wire.h"
@@ -40,6 +46,9 @@
 #include "vmotionctl.h"
 
 #define MAX_CPUID	256
+/* Seconds without a frame before the connection is given up. */
+#define PRECOPY_TIMEOUT_S	30
+#define RESTORED_TIMEOUT_S	10
 
 enum rx_state {
 	RX_HELLO,	/* waiting for the version */
@@ -49,13 +58,20 @@ enum rx_state {
 	RX_RUNNING,	/* committed: the VM is ours */
 };
 
+/* What became of one connection of the migration. */
+enum rx_outcome {
+	RX_DISCARD,	/* nothing (left) to keep: drop the VM if any */
+	RX_ANSWERED,	/* a RESOLVE about a migration not held here */
+	RX_HELD,	/* a VM is held: running, or restored and in doubt */
+};
+
 static const char *const rx_state_names[] = {
 	"hello", "spec", "pre-copy", "restored", "running",
 };
 
 static const char *const cmd_names[] = {
 	"invalid", "HELLO", "SPEC", "PAGES", "ITER_END", "CHECKPOINT",
-	"COMMIT", "ABORT", "RESPONSE", "DIRTY_SET",
+	"COMMIT", "ABORT", "RESPONSE", "DIRTY_SET", "RESOLVE",
 };
 
 struct receiver {
@@ -72,8 +88,14 @@ struct receiver {
 	struct kvm_cpuid2 *offer_cpuid;
 	int max_cpus;
 
+	int lfd;	/* the listener: migrations, then RESOLVE */
+
 	/* One migration. */
 	int fd;
+	uint64_t migration_id;
+	char source[64];
+	bool discard_req;	/* ABORT or the operator, while in doubt */
+	struct control_peer peer;
 	enum rx_state state;
 	struct wire_stats st;
 	struct vm vm;
@@ -193,7 +215,9 @@ static void pages_arrived(struct receiver *r, const struct wire_frame *f)
 	}
 }
 
-static int on_hello(struct receiver *r, const struct wire_frame *f)
+/* HELLO on @fd: the version check, then this host's offer. */
+static int answer_hello(struct receiver *r, int fd, struct wire_stats *st,
+			const struct wire_frame *f)
 {
 	const struct vmotion_hello *h = f->payload;
 	struct {
@@ -202,11 +226,11 @@ static int on_hello(struct receiver *r, const struct wire_frame *f)
 	} offer;
 	uint32_t n;
 
-	if (f->length != sizeof(*h))
-		return wire_respond_error(r->fd, &r->st, "HELLO of %llu bytes",
+	if (f->command != VMOTION_CMD_HELLO || f->length != sizeof(*h))
+		return wire_respond_error(fd, st, "HELLO of %llu bytes",
 					  (unsigned long long)f->length), -1;
 	if (le32toh(h->version) != r->wire_version)
-		return wire_respond_error(r->fd, &r->st,
+		return wire_respond_error(fd, st,
 					  "protocol version %u, this receiver speaks version %u",
 					  le32toh(h->version), r->wire_version), -1;
 	n = compat_cpuid_to_wire(r->offer_cpuid, offer.e, MAX_CPUID);
@@ -216,9 +240,51 @@ static int on_hello(struct receiver *r, const struct wire_frame *f)
 		.max_mem = htole64(r->mem_limit),
 		.nent = htole32(n),
 	};
-	r->state = RX_SPEC;
-	return wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, &offer,
+	return wire_respond(fd, st, VMOTION_STATUS_OK, &offer,
 			    sizeof(offer.o) + n * sizeof(offer.e[0]));
+}
+
+static int on_hello(struct receiver *r, const struct wire_frame *f)
+{
+	if (answer_hello(r, r->fd, &r->st, f))
+		return -1;
+	r->state = RX_SPEC;
+	return 0;
+}
+
+/* What this receiver holds of migration @id. */
+static int handoff_state(const struct receiver *r, uint64_t id)
+{
+	if (!id || id != r->migration_id)
+		return VMOTION_HANDOFF_UNKNOWN;
+	if (r->state == RX_RESTORED)
+		return VMOTION_HANDOFF_RESTORED;
+	if (r->state == RX_RUNNING)
+		return VMOTION_HANDOFF_RUNNING;
+	return VMOTION_HANDOFF_UNKNOWN;
+}
+
+static int answer_resolve(struct receiver *r, int fd, struct wire_stats *st,
+			  const struct wire_frame *f)
+{
+	struct vmotion_handoff h = {
+		.state = htole32(handoff_state(r, f->arg)),
+	};
+
+	if (f->length)
+		return wire_respond_error(fd, st, "RESOLVE with a payload"), -1;
+	note("RESOLVE of migration %016llx: %s",
+	     (unsigned long long)f->arg, handoff_state_name(le32toh(h.state)));
+	return wire_respond(fd, st, VMOTION_STATUS_OK, &h, sizeof(h));
+}
+
+/* The source committed (or the operator forced it): only now may it run. */
+static int start_vm(struct receiver *r)
+{
+	if (vm_start(&r->vm))
+		return -1;
+	r->state = RX_RUNNING;
+	return 0;
 }
 
 static int on_spec(struct receiver *r, const struct wire_frame *f)
@@ -250,6 +316,8 @@ static int on_spec(struct receiver *r, const struct wire_frame *f)
 					  (unsigned long long)mem >> 20,
 					  MEM_MIN >> 20,
 					  (unsigned long long)r->mem_limit >> 20), -1;
+	if (!s->migration_id)
+		return wire_respond_error(r->fd, &r->st, "SPEC without a migration id"), -1;
 	if (backing > VM_BACKING_1G)
 		return wire_respond_error(r->fd, &r->st,
 					  "unknown memory backing %u", backing), -1;
@@ -259,8 +327,12 @@ static int on_spec(struct receiver *r, const struct wire_frame *f)
 			 sizeof(err)))
 		return wire_respond_error(r->fd, &r->st, "%s", err), -1;
 
-	note("preparing a masked VM: %u vCPUs, %llu MiB, from %.63s", cpus,
-	     (unsigned long long)mem >> 20, s->source);
+	r->migration_id = le64toh(s->migration_id);
+	snprintf(r->source, sizeof(r->source), "%.*s",
+		 (int)strnlen(s->source, sizeof(s->source)), s->source);
+	note("preparing a masked VM: %u vCPUs, %llu MiB, from %s, migration %016llx",
+	     cpus, (unsigned long long)mem >> 20, r->source,
+	     (unsigned long long)r->migration_id);
 	r->vm_made = true;
 	if (vm_create(&r->vm, mem, cpus, backing))
 		return wire_respond_error(r->fd, &r->st,
@@ -300,6 +372,13 @@ static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
 	res.memory_hash = htole64(page_hashes_fold(r->hashes, r->pages));
 	res.restore_us = htole64((uint64_t)((now_s() - t0) * 1e6));
 	r->state = RX_RESTORED;
+	/*
+	 * Only COMMIT or ABORT can come now, a round trip away.  A link gone
+	 * silent is given up on sooner than in pre-copy, so that this copy is
+	 * held in doubt -- answering RESOLVE -- before the source, whose own
+	 * timeout is longer, comes back to ask.
+	 */
+	net_set_timeout(r->fd, RESTORED_TIMEOUT_S);
 	if (r->test_drop && !strcmp(r->test_drop, "restored")) {
 		note("test: dropping the connection after the restore");
 		return -1;
@@ -326,6 +405,10 @@ static int step(struct receiver *r, const struct wire_frame *f)
 	case RX_SPEC:
 		if (f->command == VMOTION_CMD_SPEC)
 			return on_spec(r, f);
+		if (f->command == VMOTION_CMD_RESOLVE) {
+			answer_resolve(r, r->fd, &r->st, f);
+			return -1;
+		}
 		break;
 	case RX_PRECOPY:
 		if (f->command == VMOTION_CMD_PAGES) {
@@ -348,13 +431,11 @@ static int step(struct receiver *r, const struct wire_frame *f)
 		break;
 	case RX_RESTORED:
 		if (f->command == VMOTION_CMD_COMMIT) {
-			/* The source has committed: only now may the VM run. */
-			if (vm_start(&r->vm)) {
+			if (start_vm(r)) {
 				wire_respond_error(r->fd, &r->st,
 						   "cannot start the vCPUs");
 				return -1;
 			}
-			r->state = RX_RUNNING;
 			wire_respond(r->fd, &r->st, VMOTION_STATUS_OK, NULL, 0);
 			return 0;
 		}
@@ -372,28 +453,173 @@ static int step(struct receiver *r, const struct wire_frame *f)
 	return -1;
 }
 
-/* Serve one connection; 0 once the VM runs here, -1 if it was discarded. */
-static int receive_one(struct receiver *r)
+/*
+ * Serve one connection of a migration.  A VM restored here is never
+ * dropped for a lost, stalled or garbled connection -- its source may have
+ * committed -- only for the source's ABORT.
+ */
+static enum rx_outcome receive_one(struct receiver *r)
 {
 	struct wire_frame f;
 	char err[200];
+	int cmd;
 
 	r->state = RX_HELLO;
+	r->migration_id = 0;
+	r->discard_req = false;
 	memset(&r->st, 0, sizeof(r->st));
 	while (r->state != RX_RUNNING) {
 		if (wire_recv(r->fd, &r->st, &f, err, sizeof(err))) {
 			note("%s (in state %s)", err, rx_state_names[r->state]);
 			/* Tell a live peer why, if it still listens. */
 			wire_respond_error(r->fd, &r->st, "%s", err);
-			return -1;
+			return r->state == RX_RESTORED ? RX_HELD : RX_DISCARD;
 		}
+		cmd = f.command;
 		if (step(r, &f)) {
 			wire_frame_free(&f);
-			return -1;
+			if (cmd == VMOTION_CMD_RESOLVE && r->state == RX_SPEC)
+				return RX_ANSWERED;
+			return r->state == RX_RESTORED &&
+			       cmd != VMOTION_CMD_ABORT ? RX_HELD : RX_DISCARD;
 		}
 		wire_frame_free(&f);
 	}
+	return RX_HELD;
+}
+
+/*
+ * A connection to the listener while a VM is held: a source asking what
+ * became of its migration (HELLO, RESOLVE, then COMMIT or ABORT if in
+ * doubt), or a new migration, which is refused.  Served from the control
+ * loop, with short timeouts: a silent peer holds it up for seconds only.
+ */
+static void question(struct receiver *r, int fd)
+{
+	struct wire_stats st = { 0 };
+	struct wire_frame f;
+	char err[200];
+
+	if (wire_recv(fd, &st, &f, err, sizeof(err)))
+		return;
+	if (answer_hello(r, fd, &st, &f)) {
+		wire_frame_free(&f);
+		return;
+	}
+	wire_frame_free(&f);
+	if (wire_recv(fd, &st, &f, err, sizeof(err)))
+		return;
+	if (f.command != VMOTION_CMD_RESOLVE) {
+		wire_respond_error(fd, &st, "this receiver holds the VM of migration %016llx from %s (%s); it takes no other: start another receive",
+				   (unsigned long long)r->migration_id, r->source,
+				   handoff_state_name(handoff_state(r, r->migration_id)));
+		wire_frame_free(&f);
+		return;
+	}
+	if (answer_resolve(r, fd, &st, &f) ||
+	    handoff_state(r, f.arg) != VMOTION_HANDOFF_RESTORED) {
+		wire_frame_free(&f);
+		return;
+	}
+	wire_frame_free(&f);
+	if (wire_recv(fd, &st, &f, err, sizeof(err))) {
+		note("%s (resolving migration %016llx); still in doubt", err,
+		     (unsigned long long)r->migration_id);
+		return;
+	}
+	if (f.command == VMOTION_CMD_COMMIT) {
+		if (start_vm(r)) {
+			wire_respond_error(fd, &st, "cannot start the vCPUs");
+		} else {
+			note("the source committed migration %016llx: the VM runs here",
+			     (unsigned long long)r->migration_id);
+			wire_respond(fd, &st, VMOTION_STATUS_OK, NULL, 0);
+		}
+	} else if (f.command == VMOTION_CMD_ABORT) {
+		note("the source did not commit migration %016llx: dropping this copy",
+		     (unsigned long long)r->migration_id);
+		r->discard_req = true;
+		control_stop(r->ctl);
+	} else {
+		wire_respond_error(fd, &st, "unexpected %s frame in state in-doubt",
+				   f.command < VMOTION_CMD_MAX ?
+				   cmd_names[f.command] : "unknown");
+	}
+	wire_frame_free(&f);
+}
+
+static void peer_readable(void *opaque)
+{
+	struct receiver *r = opaque;
+	int fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	net_set_timeout(fd, 5);
+	question(r, fd);
+	close(fd);
+}
+
+static void peer_describe(void *opaque, char *buf, size_t len)
+{
+	struct receiver *r = opaque;
+
+	snprintf(buf, len, "state=%s id=%016llx source=%s",
+		 handoff_state_name(handoff_state(r, r->migration_id)),
+		 (unsigned long long)r->migration_id, r->source);
+}
+
+static int peer_force_resume(void *opaque, char *buf, size_t len)
+{
+	struct receiver *r = opaque;
+
+	if (start_vm(r)) {
+		snprintf(buf, len, "cannot start the vCPUs");
+		return -1;
+	}
+	note("the operator forced migration %016llx to run here",
+	     (unsigned long long)r->migration_id);
+	snprintf(buf, len, "running here; if the source %s also resumed migration %016llx, two copies of this VM now run",
+		 r->source, (unsigned long long)r->migration_id);
 	return 0;
+}
+
+static int peer_discard(void *opaque, char *buf, size_t len)
+{
+	struct receiver *r = opaque;
+
+	note("the operator discarded migration %016llx", (unsigned long long)r->migration_id);
+	r->discard_req = true;
+	snprintf(buf, len, "discarded migration %016llx; if the source did commit it, no copy of this VM is left",
+		 (unsigned long long)r->migration_id);
+	return 0;
+}
+
+static bool peer_held(void *opaque)
+{
+	return ((struct receiver *)opaque)->state == RX_RESTORED;
+}
+
+/*
+ * A VM is held here: serve its control socket, and the listener for its
+ * source's questions, until it stops (0) or is dropped while in doubt (1).
+ */
+static int serve(struct receiver *r)
+{
+	r->peer = (struct control_peer) {
+		.fd = r->lfd, .readable = peer_readable,
+		.describe = peer_describe, .force_resume = peer_force_resume,
+		.discard = peer_discard, .held = peer_held, .opaque = r,
+	};
+	control_set_peer(r->ctl, &r->peer);
+	if (r->state == RX_RESTORED)
+		note("in doubt: migration %016llx from %s is restored, and its source may have committed; the VM stays paused until the source resolves it (or vmotionctl handoff --control %s)",
+		     (unsigned long long)r->migration_id, r->source, r->control);
+	else
+		note("VM running: %llu bytes received",
+		     (unsigned long long)r->st.bytes_received);
+	control_loop(r->ctl);
+	return r->discard_req ? 1 : 0;
 }
 
 static int parse_receive_opts(int argc, char **argv, struct receiver *r,
@@ -451,6 +677,7 @@ int cmd_receive(int argc, char **argv)
 	};
 	const char *cpuid_clear[16];
 	int nclear = 0, lfd = -1, ret = 1, i;
+	enum rx_outcome outcome;
 
 	if (parse_receive_opts(argc, argv, &r, cpuid_clear, &nclear))
 		return 1;
@@ -479,6 +706,7 @@ int cmd_receive(int argc, char **argv)
 	lfd = net_listen("--listen", r.listen);
 	if (lfd < 0)
 		goto out;
+	r.lfd = lfd;
 	note("listening on %s", r.listen);
 	for (;;) {
 		r.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -488,23 +716,22 @@ int cmd_receive(int argc, char **argv)
 			fail("--listen %s: accept: %s", r.listen, strerror(errno));
 			goto out;
 		}
-		net_set_timeout(r.fd, 30);
-		if (!receive_one(&r))
-			break;
+		net_set_timeout(r.fd, PRECOPY_TIMEOUT_S);
+		outcome = receive_one(&r);
 		close(r.fd);
 		r.fd = -1;
+		if (outcome == RX_HELD) {
+			free(r.hashes);
+			r.hashes = NULL;
+			if (!serve(&r))
+				break;
+		}
 		discard(&r);
-		note("migration discarded; listening again");
+		if (outcome != RX_ANSWERED)
+			note("migration discarded; listening again");
 	}
 	close(lfd);
 	lfd = -1;
-	note("VM running: %llu bytes received", (unsigned long long)r.st.bytes_received);
-	close(r.fd);
-	r.fd = -1;
-	free(r.hashes);
-	r.hashes = NULL;
-
-	control_loop(r.ctl);
 	vm_stop(&r.vm, 0, "quit");
 	ret = vm_wait(&r.vm);
 	if (ret)

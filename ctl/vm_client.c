@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A client of a VMM's control socket. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -126,4 +127,32 @@ int vm_client_read_body(struct vm_client *c, void *dst, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+#define VM_STOPPED "error vm-stopped: "
+
+int vm_client_gone(struct vm_client *c, char *why, size_t len)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	char *nl, *line = c->buf;
+
+	if (!strncmp(c->reply, VM_STOPPED, strlen(VM_STOPPED))) {
+		snprintf(why, len, "%s", c->reply + strlen(VM_STOPPED));
+		return 1;
+	}
+	/* A stopping VMM writes its line first: give it a moment. */
+	if (poll(&pfd, 1, 100) != 1)
+		return 0;
+	while (!(nl = memchr(c->buf, '\n', c->buf_len)))
+		if (c->buf_len == sizeof(c->buf) || recv_some(c, NULL))
+			break;
+	if (nl && !strncmp(line, VM_STOPPED, strlen(VM_STOPPED))) {
+		*nl = '\0';
+		snprintf(why, len, "%s", line + strlen(VM_STOPPED));
+		return 1;
+	}
+	if (nl)
+		return 0;	/* a line, but not that one: it still talks */
+	snprintf(why, len, "its VMM exited");
+	return 1;
 }

@@ -23,6 +23,14 @@ void vm_client_close(struct vm_client *c);
  */
 int vm_client_request(struct vm_client *c, const char *req, int fds[2]);
 
+/*
+ * After a failed request or a failure elsewhere: has the VMM gone?  A VMM
+ * whose guest stopped tells its clients "error vm-stopped: REASON" before
+ * it exits.  1 with the reason (or "its VMM exited") in @why if the VMM is
+ * gone or going, 0 if it still serves.
+ */
+int vm_client_gone(struct vm_client *c, char *why, size_t len);
+
 /* Read exactly @len body bytes following a reply; 0 or -1. */
 int vm_client_read_body(struct vm_client *c, void *dst, size_t len);
 

@@ -19,5 +19,6 @@ int cmd_ctl(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
+int cmd_handoff(int argc, char **argv);
 
 #endif

@@ -1,7 +1,8 @@
 # Live migration: vmotionctl migrate / receive, the wire protocol, the
 # dirty-page trackers, and their tests.
 
-CTL_SRCS += ctl/cmd_migrate.c ctl/cmd_receive.c $(wildcard ctl/migrate/*.c)
+CTL_SRCS += ctl/cmd_migrate.c ctl/cmd_receive.c ctl/cmd_handoff.c \
+	    $(wildcard ctl/migrate/*.c)
 CTL_HDRS += $(wildcard ctl/migrate/*.h) uapi/linux/vmotion_wire.h
 # The switchover's dirty set travels in the compacted bitmap format: the
 # one codec, built for userspace.

@@ -41,6 +41,9 @@ struct control {
 	struct client *lock_owner;
 	struct client *log_owner;	/* turned KVM dirty logging on */
 	bool committed;	/* handed to a destination: never runs here again */
+	/* The migration it was committed to (the commit request's words). */
+	char commit_id[24], commit_peer[96];
+	const struct control_peer *peer;
 	bool quit;
 };
 
@@ -105,6 +108,16 @@ struct control *control_open(struct vm *vm, const char *control_path,
 err:
 	control_close(ctl);
 	return NULL;
+}
+
+void control_set_peer(struct control *ctl, const struct control_peer *peer)
+{
+	ctl->peer = peer;
+}
+
+void control_stop(struct control *ctl)
+{
+	ctl->quit = true;
 }
 
 void control_close(struct control *ctl)
@@ -211,6 +224,12 @@ static void release_client(struct control *ctl, struct client *c)
 	c->len = 0;
 }
 
+/* A destination's VM restored but not started: no vCPU thread to kick. */
+static bool peer_holds(struct control *ctl)
+{
+	return ctl->peer && ctl->peer->held(ctl->peer->opaque);
+}
+
 static int cmd_status(struct control *ctl, struct client *c)
 {
 	struct vm *vm = ctl->vm;
@@ -236,6 +255,7 @@ static int cmd_status(struct control *ctl, struct client *c)
 	}
 	return reply(c, "ok state=%s cpus=%u mem=%llu locked=%d%s",
 		     ctl->committed ? "migrated" :
+		     peer_holds(ctl) ? "in-doubt" :
 		     vm->pause_req ? "paused" : "running", vm->nr_cpus,
 		     (unsigned long long)vm->mem_size, ctl->lock_owner != NULL,
 		     extra);
@@ -333,6 +353,60 @@ static int cmd_get_cpuid(struct control *ctl, struct client *c)
 	return ret ? ret : send_all(c->fd, cpuid, len);
 }
 
+/*
+ * The handoff, for the operator (vmotionctl handoff): which migration this
+ * VM belongs to and in what state, and the two ways out of a doubt that
+ * only a human may take.
+ */
+static int cmd_migration(struct control *ctl, struct client *c)
+{
+	char buf[400];
+
+	if (ctl->committed)
+		return reply(c, "ok role=source state=committed id=%s peer=%s paused=%d",
+			     ctl->commit_id, ctl->commit_peer,
+			     ctl->vm->pause_req);
+	if (ctl->peer) {
+		ctl->peer->describe(ctl->peer->opaque, buf, sizeof(buf));
+		return reply(c, "ok role=destination %s", buf);
+	}
+	return reply(c, "ok state=none");
+}
+
+static int cmd_force_resume(struct control *ctl, struct client *c)
+{
+	char buf[400];
+
+	if (locked_by_other(ctl, c))
+		return reply(c, "error locked by another control connection (is a migration still resolving it?)");
+	if (ctl->committed) {
+		if (!ctl->vm->pause_req)
+			return reply(c, "error not paused");
+		ctl->committed = false;
+		vm_resume(ctl->vm);
+		return reply(c, "ok resumed here; if the destination %s also runs migration %s, two copies of this VM now run",
+			     ctl->commit_peer, ctl->commit_id);
+	}
+	if (ctl->peer && peer_holds(ctl)) {
+		if (ctl->peer->force_resume(ctl->peer->opaque, buf, sizeof(buf)))
+			return reply(c, "error %s", buf);
+		return reply(c, "ok %s", buf);
+	}
+	return reply(c, "error nothing to force: the VM is not held by a migration");
+}
+
+static int cmd_discard(struct control *ctl, struct client *c)
+{
+	char buf[400];
+
+	if (!peer_holds(ctl))
+		return reply(c, "error only a destination holding a VM in doubt discards it");
+	if (ctl->peer->discard(ctl->peer->opaque, buf, sizeof(buf)))
+		return reply(c, "error %s", buf);
+	ctl->quit = true;
+	return reply(c, "ok %s", buf);
+}
+
 /* Returns -1 when the connection should be dropped. */
 static int handle_request(struct control *ctl, struct client *c, char *line)
 {
@@ -343,6 +417,14 @@ static int handle_request(struct control *ctl, struct client *c, char *line)
 		return reply(c, "error empty request");
 	if (!strcmp(cmd, "status"))
 		return cmd_status(ctl, c);
+	if (!strcmp(cmd, "migration"))
+		return cmd_migration(ctl, c);
+	if (!strcmp(cmd, "force-resume"))
+		return cmd_force_resume(ctl, c);
+	if (!strcmp(cmd, "discard"))
+		return cmd_discard(ctl, c);
+	if (peer_holds(ctl))
+		return reply(c, "error the VM is in doubt here (restored, not started): see vmotionctl handoff");
 	if (!strcmp(cmd, "lock")) {
 		if (locked_by_other(ctl, c))
 			return reply(c, "error locked by another control connection");
@@ -396,8 +478,14 @@ static int handle_request(struct control *ctl, struct client *c, char *line)
 		return cmd_get_cpuid(ctl, c);
 	if (!strcmp(cmd, "commit")) {
 		/* The migration's point of no return on the source side. */
+		char *peer = strtok(NULL, " \t\r");
+
 		if (ctl->lock_owner != c || !ctl->vm->pause_req)
 			return reply(c, "error commit needs the lock and a paused VM");
+		snprintf(ctl->commit_id, sizeof(ctl->commit_id), "%s",
+			 arg ? arg : "-");
+		snprintf(ctl->commit_peer, sizeof(ctl->commit_peer), "%s",
+			 peer ? peer : "-");
 		ctl->committed = true;
 		return reply(c, "ok");
 	}
@@ -501,8 +589,8 @@ static void accept_console(struct control *ctl)
 
 int control_loop(struct control *ctl)
 {
-	struct pollfd pfd[MAX_CLIENTS + 4];
-	struct client *who[MAX_CLIENTS + 4];
+	struct pollfd pfd[MAX_CLIENTS + 5];
+	struct client *who[MAX_CLIENTS + 5];
 	unsigned int i, n;
 
 	while (!ctl->quit && !__atomic_load_n(&ctl->vm->exit_req,
@@ -516,6 +604,9 @@ int control_loop(struct control *ctl)
 					  .events = POLLIN };
 		who[n++] = NULL;
 		pfd[n] = (struct pollfd){ .fd = ctl->console_fd, .events = POLLIN };
+		who[n++] = NULL;
+		pfd[n] = (struct pollfd){ .fd = ctl->peer ? ctl->peer->fd : -1,
+					  .events = POLLIN };
 		who[n++] = NULL;
 		for (i = 0; i < MAX_CLIENTS; i++) {
 			if (ctl->clients[i].fd < 0)
@@ -535,9 +626,21 @@ int control_loop(struct control *ctl)
 			accept_console(ctl);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
 			console_readable(ctl);
-		for (i = 4; i < n; i++)
+		if (pfd[4].revents & POLLIN)
+			ctl->peer->readable(ctl->peer->opaque);
+		for (i = 5; i < n; i++)
 			if (pfd[i].revents && who[i]->fd == pfd[i].fd)
 				client_readable(ctl, who[i]);
 	}
+	/*
+	 * The guest stopped by itself: a migration controller in the middle
+	 * of its work learns why from its connection, not from whatever of
+	 * its own next fails.
+	 */
+	if (__atomic_load_n(&ctl->vm->exit_req, __ATOMIC_ACQUIRE))
+		for (i = 0; i < MAX_CLIENTS; i++)
+			if (ctl->clients[i].fd >= 0)
+				reply(&ctl->clients[i], "error vm-stopped: %s",
+				      ctl->vm->exit_reason);
 	return 0;
 }

@@ -346,8 +346,8 @@ TEST_F_TIMEOUT(mig, incompatible_destinations_refused, 120)
 {
 	static const char *const small[] = { "--mem-limit", "32M", NULL };
 	static const char *const nosse3[] = { "--cpuid-clear", "1.ecx.0", NULL };
-	static const char *const v2[] = { "--wire-version", "2", NULL };
-	static const char *const *const rx[] = { small, nosse3, v2 };
+	static const char *const v1[] = { "--wire-version", "1", NULL };
+	static const char *const *const rx[] = { small, nosse3, v1 };
 	static const char *const why[] = {
 		"at most 32 MiB", "CPUID.0x1.0:ecx bit 0", "protocol version",
 	};

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * vmotion migration wire protocol, version 1.
+ * vmotion migration wire protocol, version 2.
  *
  * One TCP connection from the source (`vmotionctl migrate`) to the
- * destination (`vmotionctl receive`).  Everything on it is a frame: a fixed
+ * destination (`vmotionctl receive`) per migration, and short ones after
+ * it to settle a switchover whose connection was cut (RESOLVE).  Everything on it is a frame: a fixed
  * 32-byte little-endian header followed by @length payload bytes.  The
  * checksum is XXH64 (seed 0) over the header with @checksum zeroed, then
  * the payload, so a flipped bit anywhere in a frame is caught.
  *
  * The source sends requests; the destination answers HELLO, SPEC,
- * ITER_END, CHECKPOINT and COMMIT with one RESPONSE each.  PAGES frames are
+ * ITER_END, CHECKPOINT, COMMIT and RESOLVE with one RESPONSE each.  PAGES frames are
  * not answered one by one (that would cost a round trip per batch): an
  * error found in them is reported in the RESPONSE to the next ITER_END or
  * CHECKPOINT, or by closing the connection.
@@ -23,7 +24,7 @@
 #include <linux/types.h>
 
 #define VMOTION_WIRE_MAGIC	0x4e544f4d /* "MOTN", little-endian */
-#define VMOTION_WIRE_VERSION	1
+#define VMOTION_WIRE_VERSION	2
 
 enum vmotion_cmd {
 	VMOTION_CMD_INVALID = 0,
@@ -40,6 +41,12 @@ enum vmotion_cmd {
 	 * the guest) of the pages the switchover still sends
 	 */
 	VMOTION_CMD_DIRTY_SET,
+	/*
+	 * @arg = migration id; no payload.  Instead of SPEC: what became of
+	 * that migration here?  RESPONSE payload: struct vmotion_handoff.
+	 * A handoff in doubt is then settled by COMMIT or ABORT.
+	 */
+	VMOTION_CMD_RESOLVE,
 	VMOTION_CMD_MAX,
 };
 
@@ -99,6 +106,7 @@ struct vmotion_spec {
 	__le64 mem_size;
 	__le32 backing;		/* 0: 4 KiB, 1: 2 MiB, 2: 1 GiB huge pages */
 	__le32 nent;
+	__le64 migration_id;	/* random, non-zero: names it in RESOLVE */
 	char source[64];	/* host name of the source, NUL-terminated */
 };
 
@@ -106,6 +114,23 @@ struct vmotion_spec {
 struct vmotion_restored {
 	__le64 memory_hash;	/* XXH64 over the per-page XXH3 hashes */
 	__le64 restore_us;	/* time to restore the checkpoint */
+};
+
+/*
+ * What a destination holds of one migration (RESPONSE payload to RESOLVE).
+ * The destination runs the VM only on COMMIT and never drops a restored
+ * VM by itself, so RESTORED means: paused, and it will run only when
+ * told to commit.
+ */
+enum vmotion_handoff_state {
+	VMOTION_HANDOFF_UNKNOWN = 0,	/* no such migration is held here */
+	VMOTION_HANDOFF_RESTORED = 1,	/* restored and paused: in doubt */
+	VMOTION_HANDOFF_RUNNING = 2,	/* committed: the VM runs here */
+};
+
+struct vmotion_handoff {
+	__le32 state;		/* enum vmotion_handoff_state */
+	__le32 reserved;
 };
 
 #endif
