@@ -84,6 +84,7 @@ struct migration {
 	uint64_t migration_id;
 	bool checkpoint_sent;	/* from here the destination may hold a copy */
 	bool in_doubt;		/* committed, and the destination never said it runs */
+	bool source_dead;	/* the source VMM died during the switchover */
 	struct wire_stats st;
 	double rtt_s, restore_s;
 
@@ -613,6 +614,28 @@ static int precopy(struct migration *m)
 	}
 }
 
+/* The VMM's control socket no longer answers: the process is gone. */
+static bool source_vmm_dead(struct migration *m)
+{
+	struct vm_client c;
+	int saved = dup(2), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	bool dead;
+
+	/* vm_client_connect() says why it fails; here failing is the news. */
+	if (saved >= 0 && devnull >= 0)
+		dup2(devnull, 2);
+	dead = vm_client_connect(&c, m->control) != 0;
+	if (saved >= 0) {
+		dup2(saved, 2);
+		close(saved);
+	}
+	if (devnull >= 0)
+		close(devnull);
+	if (!dead)
+		vm_client_close(&c);
+	return dead;
+}
+
 /*
  * Committed, the answer lost: ask the destination until it says the VM
  * runs there (then this copy quits, as after any migration), or until
@@ -737,8 +760,19 @@ static int switchover(struct migration *m)
 	 */
 	snprintf(err, sizeof(err), "commit %016llx %s",
 		 (unsigned long long)m->migration_id, m->to);
-	if (vmm_req(m, err))
-		return -1;
+	if (vmm_req(m, err)) {
+		/*
+		 * A VMM that is merely disconnected resumes its VM, so then
+		 * the destination's copy must go.  One that died took the
+		 * source copy with it: the destination holds the only one,
+		 * verified just now -- commit it there rather than lose it.
+		 */
+		if (!source_vmm_dead(m))
+			return -1;
+		progress("the source VMM died after the destination restored a verified copy: committing it there");
+		m->source_dead = true;
+		m->reason[0] = '\0';
+	}
 	m->committed = true;
 	err[0] = '\0';
 	r = wire_send(m->fd, &m->st, VMOTION_CMD_COMMIT, 0, NULL, 0);
@@ -1018,7 +1052,7 @@ int cmd_migrate(int argc, char **argv)
 	} else {
 		verify_source_memory(&m);
 		/* The destination runs the VM: this copy has no future. */
-		if (vm_client_request(&m.vmm, "quit", NULL))
+		if (!m.source_dead && vm_client_request(&m.vmm, "quit", NULL))
 			fail("source VMM did not quit: %s", m.vmm.reply);
 		result = m.hash_equal ? "ok" : "memory-mismatch";
 		if (!m.hash_equal)

@@ -4,7 +4,7 @@
  * framing (uapi/linux/vmotion_wire.h) and breaks the link at one chosen
  * frame: before or after passing it, by cutting the connection or by
  * stalling it (nothing more passes, nothing is closed, as a link that
- * goes silent).  The fault hits the first connection only; later ones --
+ * goes silent), or only holding it back a while.  The fault hits the first connection only; later ones --
  * the source coming back to RESOLVE -- pass cleanly.
  *
  * A frame is named by its direction and command; towards the source,
@@ -36,11 +36,13 @@ struct fault {
 	int cmd;		/* enum vmotion_cmd; to the source: the request */
 	bool after;		/* pass the frame first */
 	bool stall;		/* go silent instead of closing */
+	int delay_ms;		/* or only hold the frame this long */
 	const char *fired;	/* created when the fault strikes */
 };
 
 struct fault_conn {
 	const struct fault *f;	/* NULL: a clean connection */
+	useconds_t f_delay_us;
 	int src, dst;
 	volatile int last_req;	/* the last request towards the destination */
 	volatile bool dirty_set_seen, struck;
@@ -80,10 +82,15 @@ static inline void fr_strike(struct fault_conn *c)
 {
 	int fd;
 
-	c->struck = true;
 	fd = open(c->f->fired, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		close(fd);
+	if (c->f->delay_ms) {
+		c->f = NULL;	/* once */
+		usleep(c->f_delay_us);
+		return;
+	}
+	c->struck = true;
 	if (c->f->stall)
 		for (;;)
 			pause();	/* silent until killed */
@@ -130,13 +137,13 @@ static inline void fr_pump(struct fault_conn *c, enum fault_dir dir)
 		hit = fr_matches(c, dir, cmd);
 		if (dir == FAULT_TO_DST && cmd == VMOTION_CMD_DIRTY_SET)
 			c->dirty_set_seen = true;
-		if (hit && !c->f->after)
+		if (hit && (!c->f->after || c->f->delay_ms))
 			fr_strike(c);
 		while (c->struck)	/* the other direction stalled */
 			pause();
 		if (!fr_write(to, &h, sizeof(h)) || !fr_write(to, buf, len))
 			break;
-		if (hit)
+		if (hit && c->f && c->f->after)
 			fr_strike(c);
 	}
 	/* An end passes through as an end. */
@@ -175,7 +182,8 @@ static inline pid_t fault_relay(int port, int to_port, const struct fault *f)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGCHLD, SIG_IGN);	/* no zombies of finished connections */
 	for (;; n++) {
-		struct fault_conn c = { .f = n ? NULL : f, .last_req = -1 };
+		struct fault_conn c = { .f = n ? NULL : f, .last_req = -1,
+					.f_delay_us = f->delay_ms * 1000 };
 		pthread_t back;
 
 		c.src = accept(lfd, NULL, NULL);

@@ -10,8 +10,9 @@
  * must end up running on the destination -- settled by migrate's RESOLVE
  * over a new connection -- and the source gone.  Then the sides' own
  * deaths: migrate killed on either side of the commit, the receiver
- * killed after the source committed; there the operator settles what is
- * left with `vmotionctl handoff`, and the test checks that the VM can
+ * killed after the source committed, the source VMM killed while the
+ * destination restores; where a doubt is left the operator settles it
+ * with `vmotionctl handoff`, and the test checks that the VM can
  * always be resumed in exactly one place.  In each case the guest that
  * runs in the end verifies every page of its memory.
  */
@@ -362,6 +363,35 @@ TEST_F_TIMEOUT(kill, receiver_killed_after_commit, 120)
 			     sizeof(out))) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "two copies")) TH_LOG("%s", out);
 	expect_running_intact(_metadata, &self->src);
+}
+
+/*
+ * The source VMM dies while the destination restores: the destination's
+ * copy, verified, is the only one left, and migrate commits it there.
+ */
+TEST_F_TIMEOUT(kill, source_vmm_killed_at_the_restore, 120)
+{
+	int rc;
+
+	self->fault = (struct fault) {
+		.dir = FAULT_TO_SRC, .cmd = VMOTION_CMD_CHECKPOINT,
+		.delay_ms = 2000, .fired = self->fired,
+	};
+	self->relay = fault_relay(mt_port(3), mt_port(0), &self->fault);
+	ASSERT_LT(0, self->relay);
+	self->migrate = mt_migrate_bg(self->src.control, self->relay_to,
+				      self->json, self->out,
+				      (const char *const[]){ "--tracker", "kvm",
+							     NULL });
+	for (int i = 0; i < 600 && !file_exists(self->fired); i++)
+		usleep(100000);
+	ASSERT_TRUE(file_exists(self->fired));
+	vmm_kill(&self->src);
+	rc = mt_wait(self->migrate, 60);
+	self->migrate = -1;
+	EXPECT_EQ(0, rc);
+	EXPECT_NE(NULL, strstr(mt_slurp(self->out), "source VMM died"));
+	expect_running_intact(_metadata, &self->dst);
 }
 
 TEST_HARNESS_MAIN
