@@ -20,18 +20,75 @@
 #include "fault_relay.h"
 #include "kselftest_harness.h"
 
+/*
+ * KVM's dirty log: the handoff does not depend on the tracker, and this
+ * needs no module.  A wide window, so that pre-copy always converges and
+ * the switchover -- where the faults are -- always comes.
+ */
+#define MIGRATE_ARGS	"--tracker", "kvm", "--max-stun", "2000"
+
 static const char *const dirty_64m[] = {
 	"--payload", "dirty", "--mem", "64M", "--cpus", "2",
-	"--rate", "16M/s", "--wss", "30%", NULL
+	"--rate", "8M/s", "--wss", "30%", NULL
 };
 
 enum where { ON_SOURCE, ON_DESTINATION };
 
-FIXTURE(ho) {
+/* Source VMM, receiver, and the relay between them; one per test. */
+struct pair {
 	struct vmm src, dst;
 	char relay_to[64], direct_to[64], json[128], out[128], fired[128];
 	struct fault fault;
-	pid_t relay;
+	pid_t relay, migrate;
+};
+
+static int pair_up(struct pair *p)
+{
+	if (vmm_init(&p->src) || vmm_init(&p->dst))
+		return -1;
+	snprintf(p->direct_to, sizeof(p->direct_to), "127.0.0.1:%d", mt_port(0));
+	snprintf(p->relay_to, sizeof(p->relay_to), "127.0.0.1:%d", mt_port(3));
+	snprintf(p->json, sizeof(p->json), "%s/report.json", p->src.dir);
+	snprintf(p->out, sizeof(p->out), "%s/migrate.out", p->src.dir);
+	snprintf(p->fired, sizeof(p->fired), "%s/fault-fired", p->src.dir);
+	p->relay = p->migrate = -1;
+	if (vmm_start(&p->src, dirty_64m, 30) ||
+	    mt_receiver_start(&p->dst, p->direct_to, NULL))
+		return -1;
+	usleep(300000);	/* some memory written, so the switchover has pages */
+	return 0;
+}
+
+/* Start the relay with @f, striking on its first connection. */
+static int relay_up(struct pair *p, const struct fault *f)
+{
+	p->fault = *f;
+	p->fault.fired = p->fired;
+	p->relay = fault_relay(mt_port(3), mt_port(0), &p->fault);
+	return p->relay > 0 ? 0 : -1;
+}
+
+static void pair_down(struct pair *p, bool failed)
+{
+	if (p->relay > 0) {
+		kill(p->relay, SIGKILL);
+		waitpid(p->relay, NULL, 0);
+	}
+	if (p->migrate > 0)
+		mt_wait(p->migrate, 1);
+	if (failed) {
+		fprintf(stderr, "# --- migrate\n%s", mt_slurp(p->out));
+		vmm_dump(&p->src);
+		vmm_dump(&p->dst);
+	}
+	vmm_kill(&p->src);
+	vmm_kill(&p->dst);
+	vmm_cleanup(&p->src);
+	vmm_cleanup(&p->dst);
+}
+
+FIXTURE(ho) {
+	struct pair p;
 };
 
 FIXTURE_VARIANT(ho) {
@@ -82,46 +139,18 @@ FIXTURE_VARIANT_ADD(ho, stall_before_commit) {
 
 FIXTURE_SETUP(ho)
 {
-	ASSERT_EQ(0, vmm_init(&self->src));
-	ASSERT_EQ(0, vmm_init(&self->dst));
-	snprintf(self->direct_to, sizeof(self->direct_to), "127.0.0.1:%d",
-		 mt_port(0));
-	snprintf(self->relay_to, sizeof(self->relay_to), "127.0.0.1:%d",
-		 mt_port(3));
-	snprintf(self->json, sizeof(self->json), "%s/report.json",
-		 self->src.dir);
-	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
-		 self->src.dir);
-	snprintf(self->fired, sizeof(self->fired), "%s/fault-fired",
-		 self->src.dir);
-	self->fault = (struct fault) {
+	const struct fault f = {
 		.dir = variant->dir, .cmd = variant->cmd,
 		.after = variant->after, .stall = variant->stall,
-		.fired = self->fired,
 	};
-	self->relay = -1;
-	ASSERT_EQ(0, vmm_start(&self->src, dirty_64m, 30));
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->direct_to, NULL));
-	self->relay = fault_relay(mt_port(3), mt_port(0), &self->fault);
-	ASSERT_LT(0, self->relay);
-	usleep(300000);	/* some memory written, so the switchover has pages */
+
+	ASSERT_EQ(0, pair_up(&self->p));
+	ASSERT_EQ(0, relay_up(&self->p, &f));
 }
 
 FIXTURE_TEARDOWN(ho)
 {
-	if (self->relay > 0) {
-		kill(self->relay, SIGKILL);
-		waitpid(self->relay, NULL, 0);
-	}
-	if (!_metadata->passed) {
-		fprintf(stderr, "# --- migrate\n%s", mt_slurp(self->out));
-		vmm_dump(&self->src);
-		vmm_dump(&self->dst);
-	}
-	vmm_kill(&self->src);
-	vmm_kill(&self->dst);
-	vmm_cleanup(&self->src);
-	vmm_cleanup(&self->dst);
+	pair_down(&self->p, !_metadata->passed);
 }
 
 /* "ok state=..." of @v's VMM, or "" if it does not answer. */
@@ -158,7 +187,7 @@ static void expect_running_intact(struct __test_metadata *_metadata,
  * listens for migrations again, without a control socket.
  */
 static void expect_no_destination_copy(struct __test_metadata *_metadata,
-				       FIXTURE_DATA(ho) *self)
+				       struct pair *self)
 {
 	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 40))
 		TH_LOG("destination: %s", state_of(&self->dst));
@@ -167,29 +196,29 @@ static void expect_no_destination_copy(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(ho, exactly_one_copy_runs, 150)
 {
+	struct pair *p = &self->p;
 	const char *json;
 	int rc;
 
-	rc = mt_wait(mt_migrate_bg(self->src.control, self->relay_to,
-				   self->json, self->out,
-				   (const char *const[]){ "--tracker", "kvm",
-							  NULL }), 120);
-	json = mt_slurp(self->json);
-	ASSERT_TRUE(file_exists(self->fired))
+	rc = mt_wait(mt_migrate_bg(p->src.control, p->relay_to,
+				   p->json, p->out,
+				   (const char *const[]){ MIGRATE_ARGS, NULL }), 120);
+	json = mt_slurp(p->json);
+	ASSERT_TRUE(file_exists(p->fired))
 		TH_LOG("the fault never struck; migrate exited %d: %s", rc, json);
 	if (variant->ends == ON_SOURCE) {
 		EXPECT_EQ(1, rc);
 		EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
 			TH_LOG("%s", json);
-		expect_running_intact(_metadata, &self->src);
-		expect_no_destination_copy(_metadata, self);
+		expect_running_intact(_metadata, &p->src);
+		expect_no_destination_copy(_metadata, p);
 	} else {
 		EXPECT_EQ(0, rc);
 		EXPECT_NE(NULL, strstr(json, "\"result\": \"ok\"")) TH_LOG("%s", json);
-		EXPECT_NE(NULL, strstr(mt_slurp(self->out), "resolved: the VM runs at the destination"));
-		expect_running_intact(_metadata, &self->dst);
+		EXPECT_NE(NULL, strstr(mt_slurp(p->out), "resolved: the VM runs at the destination"));
+		expect_running_intact(_metadata, &p->dst);
 		/* The source copy is gone for good. */
-		EXPECT_EQ(0, vmm_wait(&self->src, 10));
+		EXPECT_EQ(0, vmm_wait(&p->src, 10));
 	}
 }
 
@@ -203,82 +232,51 @@ static int handoff(struct vmm *v, const char *a, const char *b, char *out,
 }
 
 FIXTURE(kill) {
-	struct vmm src, dst;
-	char relay_to[64], direct_to[64], json[128], out[128], fired[128];
-	struct fault fault;
-	pid_t relay, migrate;
+	struct pair p;
 };
 
 FIXTURE_SETUP(kill)
 {
-	ASSERT_EQ(0, vmm_init(&self->src));
-	ASSERT_EQ(0, vmm_init(&self->dst));
-	snprintf(self->direct_to, sizeof(self->direct_to), "127.0.0.1:%d",
-		 mt_port(0));
-	snprintf(self->relay_to, sizeof(self->relay_to), "127.0.0.1:%d",
-		 mt_port(3));
-	snprintf(self->json, sizeof(self->json), "%s/report.json",
-		 self->src.dir);
-	snprintf(self->out, sizeof(self->out), "%s/migrate.out",
-		 self->src.dir);
-	snprintf(self->fired, sizeof(self->fired), "%s/fault-fired",
-		 self->src.dir);
-	self->relay = self->migrate = -1;
-	ASSERT_EQ(0, vmm_start(&self->src, dirty_64m, 30));
-	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->direct_to, NULL));
-	usleep(300000);
+	ASSERT_EQ(0, pair_up(&self->p));
 }
 
 FIXTURE_TEARDOWN(kill)
 {
-	if (self->relay > 0) {
-		kill(self->relay, SIGKILL);
-		waitpid(self->relay, NULL, 0);
-	}
-	if (self->migrate > 0)
-		mt_wait(self->migrate, 1);
-	if (!_metadata->passed) {
-		fprintf(stderr, "# --- migrate\n%s", mt_slurp(self->out));
-		vmm_dump(&self->src);
-		vmm_dump(&self->dst);
-	}
-	vmm_kill(&self->src);
-	vmm_kill(&self->dst);
-	vmm_cleanup(&self->src);
-	vmm_cleanup(&self->dst);
+	pair_down(&self->p, !_metadata->passed);
 }
 
 /*
  * Stall the link at @cmd (towards @dir) and wait for the fault; migrate
  * still waits for an answer then.  @resolve_timeout for migrate.
  */
-static void stall_at(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(kill) *self, enum fault_dir dir, int cmd,
-		     const char *resolve_timeout)
+/* Wait up to a minute for the relay's fault to strike. */
+static bool fault_wait(struct pair *p)
 {
-	self->fault = (struct fault) {
-		.dir = dir, .cmd = cmd, .stall = true, .fired = self->fired,
-	};
-	self->relay = fault_relay(mt_port(3), mt_port(0), &self->fault);
-	ASSERT_LT(0, self->relay);
-	self->migrate = mt_migrate_bg(self->src.control, self->relay_to,
-				      self->json, self->out,
-				      (const char *const[]){
-					      "--tracker", "kvm",
-					      "--resolve-timeout",
-					      resolve_timeout, NULL });
-	ASSERT_LT(0, self->migrate);
-	for (int i = 0; i < 600 && !file_exists(self->fired); i++)
+	for (int i = 0; i < 600 && !file_exists(p->fired); i++)
 		usleep(100000);
-	ASSERT_TRUE(file_exists(self->fired));
+	return file_exists(p->fired);
+}
+
+static void stall_at(struct __test_metadata *_metadata, struct pair *p,
+		     enum fault_dir dir, int cmd, const char *resolve_timeout)
+{
+	const struct fault f = { .dir = dir, .cmd = cmd, .stall = true };
+
+	ASSERT_EQ(0, relay_up(p, &f));
+	p->migrate = mt_migrate_bg(p->src.control, p->relay_to, p->json,
+				   p->out, (const char *const[]){
+					   MIGRATE_ARGS, "--resolve-timeout",
+					   resolve_timeout, NULL });
+	ASSERT_LT(0, p->migrate);
+	ASSERT_TRUE(fault_wait(p));
 }
 
 /* The link, cut for good: the destination learns at once. */
-static void cut_link(FIXTURE_DATA(kill) *self)
+static void cut_link(struct pair *p)
 {
-	kill(self->relay, SIGKILL);
-	waitpid(self->relay, NULL, 0);
-	self->relay = -1;
+	kill(p->relay, SIGKILL);
+	waitpid(p->relay, NULL, 0);
+	p->relay = -1;
 }
 
 /*
@@ -289,25 +287,26 @@ static void cut_link(FIXTURE_DATA(kill) *self)
  */
 TEST_F_TIMEOUT(kill, migrate_killed_before_commit, 120)
 {
+	struct pair *p = &self->p;
 	char out[512];
 
-	stall_at(_metadata, self, FAULT_TO_SRC, VMOTION_CMD_CHECKPOINT, "5");
-	kill(self->migrate, SIGKILL);
-	mt_wait(self->migrate, 10);
-	self->migrate = -1;
-	cut_link(self);
-	expect_running_intact(_metadata, &self->src);
-	ASSERT_TRUE(mt_file_wait(self->dst.out, "in doubt", 40));
-	EXPECT_NE(NULL, strstr(state_of(&self->dst), "state=in-doubt"))
-		TH_LOG("%s", state_of(&self->dst));
+	stall_at(_metadata, p, FAULT_TO_SRC, VMOTION_CMD_CHECKPOINT, "5");
+	kill(p->migrate, SIGKILL);
+	mt_wait(p->migrate, 10);
+	p->migrate = -1;
+	cut_link(p);
+	expect_running_intact(_metadata, &p->src);
+	ASSERT_TRUE(mt_file_wait(p->dst.out, "in doubt", 40));
+	EXPECT_NE(NULL, strstr(state_of(&p->dst), "state=in-doubt"))
+		TH_LOG("%s", state_of(&p->dst));
 	/* Held, not running: requests that need vCPUs are refused. */
-	EXPECT_EQ(1, vmm_request(&self->dst, "pause", out, sizeof(out)));
-	EXPECT_EQ(0, handoff(&self->dst, NULL, NULL, out, sizeof(out)));
+	EXPECT_EQ(1, vmm_request(&p->dst, "pause", out, sizeof(out)));
+	EXPECT_EQ(0, handoff(&p->dst, NULL, NULL, out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "role=destination state=in-doubt")) TH_LOG("%s", out);
-	EXPECT_EQ(0, handoff(&self->dst, "--discard", NULL, out, sizeof(out)))
+	EXPECT_EQ(0, handoff(&p->dst, "--discard", NULL, out, sizeof(out)))
 		TH_LOG("%s", out);
-	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 10));
-	expect_running_intact(_metadata, &self->src);
+	EXPECT_TRUE(mt_file_wait(p->dst.out, "listening again", 10));
+	expect_running_intact(_metadata, &p->src);
 }
 
 /*
@@ -317,24 +316,25 @@ TEST_F_TIMEOUT(kill, migrate_killed_before_commit, 120)
  */
 TEST_F_TIMEOUT(kill, migrate_killed_after_commit, 120)
 {
+	struct pair *p = &self->p;
 	char out[512];
 
-	stall_at(_metadata, self, FAULT_TO_DST, VMOTION_CMD_COMMIT, "5");
-	kill(self->migrate, SIGKILL);
-	mt_wait(self->migrate, 10);
-	self->migrate = -1;
-	cut_link(self);
-	ASSERT_TRUE(mt_file_wait(self->dst.out, "in doubt", 40));
+	stall_at(_metadata, p, FAULT_TO_DST, VMOTION_CMD_COMMIT, "5");
+	kill(p->migrate, SIGKILL);
+	mt_wait(p->migrate, 10);
+	p->migrate = -1;
+	cut_link(p);
+	ASSERT_TRUE(mt_file_wait(p->dst.out, "in doubt", 40));
 	/* Neither runs it: the source is committed, the destination waits. */
-	EXPECT_NE(NULL, strstr(state_of(&self->src), "state=migrated"));
-	EXPECT_EQ(1, vmm_request(&self->src, "resume", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(state_of(&self->dst), "state=in-doubt"));
-	EXPECT_EQ(0, handoff(&self->src, NULL, NULL, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(state_of(&p->src), "state=migrated"));
+	EXPECT_EQ(1, vmm_request(&p->src, "resume", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(state_of(&p->dst), "state=in-doubt"));
+	EXPECT_EQ(0, handoff(&p->src, NULL, NULL, out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "role=source state=committed")) TH_LOG("%s", out);
-	EXPECT_EQ(0, handoff(&self->src, "--resolve", self->direct_to, out,
+	EXPECT_EQ(0, handoff(&p->src, "--resolve", p->direct_to, out,
 			     sizeof(out))) TH_LOG("%s", out);
-	expect_running_intact(_metadata, &self->dst);
-	EXPECT_EQ(0, vmm_wait(&self->src, 10));
+	expect_running_intact(_metadata, &p->dst);
+	EXPECT_EQ(0, vmm_wait(&p->src, 10));
 }
 
 /*
@@ -344,25 +344,26 @@ TEST_F_TIMEOUT(kill, migrate_killed_after_commit, 120)
  */
 TEST_F_TIMEOUT(kill, receiver_killed_after_commit, 120)
 {
+	struct pair *p = &self->p;
 	char out[512];
 	int rc;
 
-	stall_at(_metadata, self, FAULT_TO_DST, VMOTION_CMD_COMMIT, "3");
-	vmm_kill(&self->dst);
-	cut_link(self);
-	rc = mt_wait(self->migrate, 60);
-	self->migrate = -1;
+	stall_at(_metadata, p, FAULT_TO_DST, VMOTION_CMD_COMMIT, "3");
+	vmm_kill(&p->dst);
+	cut_link(p);
+	rc = mt_wait(p->migrate, 60);
+	p->migrate = -1;
 	EXPECT_EQ(1, rc);
-	EXPECT_NE(NULL, strstr(mt_slurp(self->json), "\"result\": \"in-doubt\""))
-		TH_LOG("%s", mt_slurp(self->json));
-	EXPECT_NE(NULL, strstr(mt_slurp(self->out), "vmotionctl handoff"));
-	EXPECT_NE(NULL, strstr(state_of(&self->src), "state=migrated"));
-	EXPECT_NE(0, handoff(&self->src, "--resolve", self->direct_to, out,
+	EXPECT_NE(NULL, strstr(mt_slurp(p->json), "\"result\": \"in-doubt\""))
+		TH_LOG("%s", mt_slurp(p->json));
+	EXPECT_NE(NULL, strstr(mt_slurp(p->out), "vmotionctl handoff"));
+	EXPECT_NE(NULL, strstr(state_of(&p->src), "state=migrated"));
+	EXPECT_NE(0, handoff(&p->src, "--resolve", p->direct_to, out,
 			     sizeof(out)));
-	EXPECT_EQ(0, handoff(&self->src, "--force-resume", NULL, out,
+	EXPECT_EQ(0, handoff(&p->src, "--force-resume", NULL, out,
 			     sizeof(out))) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "two copies")) TH_LOG("%s", out);
-	expect_running_intact(_metadata, &self->src);
+	expect_running_intact(_metadata, &p->src);
 }
 
 /*
@@ -371,27 +372,27 @@ TEST_F_TIMEOUT(kill, receiver_killed_after_commit, 120)
  */
 TEST_F_TIMEOUT(kill, source_vmm_killed_at_the_restore, 120)
 {
+	struct pair *p = &self->p;
 	int rc;
 
-	self->fault = (struct fault) {
+	p->fault = (struct fault) {
 		.dir = FAULT_TO_SRC, .cmd = VMOTION_CMD_CHECKPOINT,
-		.delay_ms = 2000, .fired = self->fired,
+		.delay_ms = 2000, .fired = p->fired,
 	};
-	self->relay = fault_relay(mt_port(3), mt_port(0), &self->fault);
-	ASSERT_LT(0, self->relay);
-	self->migrate = mt_migrate_bg(self->src.control, self->relay_to,
-				      self->json, self->out,
-				      (const char *const[]){ "--tracker", "kvm",
-							     NULL });
-	for (int i = 0; i < 600 && !file_exists(self->fired); i++)
+	p->relay = fault_relay(mt_port(3), mt_port(0), &p->fault);
+	ASSERT_LT(0, p->relay);
+	p->migrate = mt_migrate_bg(p->src.control, p->relay_to,
+				      p->json, p->out,
+				      (const char *const[]){ MIGRATE_ARGS, NULL });
+	for (int i = 0; i < 600 && !file_exists(p->fired); i++)
 		usleep(100000);
-	ASSERT_TRUE(file_exists(self->fired));
-	vmm_kill(&self->src);
-	rc = mt_wait(self->migrate, 60);
-	self->migrate = -1;
+	ASSERT_TRUE(file_exists(p->fired));
+	vmm_kill(&p->src);
+	rc = mt_wait(p->migrate, 60);
+	p->migrate = -1;
 	EXPECT_EQ(0, rc);
-	EXPECT_NE(NULL, strstr(mt_slurp(self->out), "source VMM died"));
-	expect_running_intact(_metadata, &self->dst);
+	EXPECT_NE(NULL, strstr(mt_slurp(p->out), "source VMM died"));
+	expect_running_intact(_metadata, &p->dst);
 }
 
 TEST_HARNESS_MAIN
