@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,10 +101,39 @@ void vmm_cleanup(struct vmm *v)
 		fprintf(stderr, "# cannot remove %s\n", v->dir);
 }
 
+/*
+ * VMOTION_VCPU_CPU=N (the two-CPU lab): VMMs -- run and receive, whose
+ * threads run the vCPUs -- on CPU N, every other command (migrate, the
+ * controller) on the other CPUs.  vCPUs then always race the controller
+ * on another CPU, but never another vCPU: two vCPUs entering the guest at
+ * once on two CPUs of the emulated lab corrupt a nested guest's state
+ * (Documentation/dev-tools/lab-faults.rst).
+ */
+static void pin(const char *command)
+{
+	const char *v = getenv("VMOTION_VCPU_CPU");
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int vcpu_cpu, i;
+	cpu_set_t set;
+
+	if (!v || !*v || ncpu < 2)
+		return;
+	vcpu_cpu = atoi(v);
+	CPU_ZERO(&set);
+	if (!strcmp(command, "run") || !strcmp(command, "receive")) {
+		CPU_SET(vcpu_cpu, &set);
+	} else {
+		for (i = 0; i < ncpu; i++)
+			if (i != vcpu_cpu)
+				CPU_SET(i, &set);
+	}
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 pid_t vmm_spawn_in(const char *netns, const char *const *args,
 		   const char *out)
 {
-	const char *argv[64];
+	const char *argv[64], *command = args[0];
 	unsigned int n = 0;
 	pid_t pid;
 	int fd;
@@ -123,6 +153,7 @@ pid_t vmm_spawn_in(const char *netns, const char *const *args,
 		return pid;
 	/* Never outlive the test, even one that dies before its teardown. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pin(command);
 	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
