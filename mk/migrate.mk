@@ -29,9 +29,15 @@ $(BUILD)/unit/wire_test: ctl/migrate/tests/wire_test.c ctl/migrate/wire.c \
 	$(CC) $(TEST_CFLAGS) $(SANITIZE) -I$(HARNESS) -o $@ $< \
 		ctl/migrate/wire.c ctl/migrate/pages.c -lxxhash
 
-# libFuzzer target for the same parser: make fuzz-wire (clang).
+# libFuzzer target for the same parser: make fuzz-wire (clang);
+# scripts/check runs it for a bounded time.
 .PHONY: fuzz-wire
 fuzz-wire: $(BUILD)/fuzz/wire_fuzz
+	mkdir -p $(BUILD)/fuzz/corpus-wire
+	$(BUILD)/fuzz/wire_fuzz -max_total_time=$${FUZZ_SECONDS:-300} \
+		$(BUILD)/fuzz/corpus-wire
+
+check: $(BUILD)/fuzz/wire_fuzz
 
 $(BUILD)/fuzz/wire_fuzz: ctl/migrate/tests/wire_fuzz.c ctl/migrate/wire.c \
 		ctl/migrate/pages.c ctl/migrate/wire.h ctl/migrate/pages.h
