@@ -389,7 +389,16 @@ static void *vcpu_thread(void *arg)
 			vm_stop(vm, 0, "guest halted");
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			vm_stop(vm, 0, "guest shut down (triple fault or reset)");
+			/*
+			 * KVM on SVM resets the vCPU before it returns this,
+			 * so its registers tell nothing now: what led there
+			 * is only in KVM's trace of the exits before
+			 * (Documentation/dev-tools/lab-faults.rst).
+			 */
+			snprintf(why, sizeof(why),
+				 "guest shut down (triple fault or reset) on vCPU %u",
+				 vcpu->id);
+			vm_stop(vm, 0, why);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			vm_stop(vm, 0, "guest system event");
