@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A Linux guest running the heavy writer (guest/workload.c, started from
+ * the kernel command line) migrates: on the destination it writes on,
+ * its page counter has not gone back, and it finds every page of its
+ * working set as it last wrote it.  With vmtrace (SDPS on, so a writer
+ * faster than the link still converges).
+ */
+#include "migrate.h"
+#include "kselftest_harness.h"
+
+/*
+ * The last 16 KiB of @path, NUL-terminated: the console log grows by a
+ * heartbeat every 10 ms, past what mt_slurp() holds.
+ */
+static const char *tail_of(const char *path)
+{
+	static char buf[16 << 10];
+	int fd = open(path, O_RDONLY);
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return "";
+	n = pread(fd, buf, sizeof(buf) - 1,
+		  size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* The page counter of the last complete progress line in @log, or -1. */
+static long long last_pages(const char *log)
+{
+	const char *s = tail_of(log), *p, *last = NULL;
+
+	for (p = s; (p = strstr(p, "\nW t=")); p++)
+		if (strchr(p + 1, '\n'))
+			last = p;
+	p = last ? strstr(last, " pages=") : NULL;
+	return p ? strtoll(p + 7, NULL, 10) : -1;
+}
+
+static bool tail_wait(const char *log, const char *needle, int timeout_s)
+{
+	double end = mt_now() + timeout_s;
+
+	while (mt_now() < end) {
+		if (strstr(tail_of(log), needle))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+FIXTURE(wl) {
+	struct vmm src, dst;
+	int console;
+};
+
+FIXTURE_SETUP(wl)
+{
+	const char *args[] = {
+		"--kernel", vmm_kernel(), "--initrd", vmm_initrd(),
+		"--cmdline", "console=ttyS0 panic=-1 quiet "
+		"vmotion.workload=--wss,32M,--rate,16M/s,--order,random",
+		"--mem", "192M", "--cpus", "1", NULL
+	};
+
+	self->console = -1;
+	ASSERT_EQ(0, vt_module_ensure_loaded());
+	ASSERT_EQ(0, vmm_init(&self->src));
+	ASSERT_EQ(0, vmm_init(&self->dst));
+	ASSERT_EQ(0, vmm_start(&self->src, args, 30));
+	ASSERT_TRUE(tail_wait(self->src.log, "\nW t=", 180))
+		TH_LOG("the workload did not start; see %s", self->src.log);
+}
+
+FIXTURE_TEARDOWN(wl)
+{
+	if (self->console >= 0)
+		close(self->console);
+	if (!_metadata->passed) {
+		vmm_dump(&self->src);
+		vmm_dump(&self->dst);
+	}
+	vmm_kill(&self->src);
+	vmm_kill(&self->dst);
+	vmm_cleanup(&self->src);
+	vmm_cleanup(&self->dst);
+}
+
+TEST_F_TIMEOUT(wl, writer_migrates_and_finds_every_page, 280)
+{
+	char to[64], json[128], out[128];
+	long long before, after;
+	pid_t pid;
+
+	snprintf(to, sizeof(to), "127.0.0.1:%d", mt_port(0));
+	snprintf(json, sizeof(json), "%s/report.json", self->src.dir);
+	snprintf(out, sizeof(out), "%s/migrate.out", self->src.dir);
+	ASSERT_EQ(0, mt_receiver_start(&self->dst, to, NULL));
+	pid = mt_migrate_bg(self->src.control, to, json, out,
+			    (const char *const[]){ "--tracker", "vmtrace",
+						   "--sdps", "on", NULL });
+	ASSERT_EQ(0, mt_wait(pid, 200)) {
+		fprintf(stderr, "# %s", mt_slurp(out));
+		fprintf(stderr, "# %s", mt_slurp(self->dst.out));
+	}
+	EXPECT_NE(NULL, strstr(mt_slurp(json), "\"result\": \"ok\""));
+	/* The source's last word, then the destination's next ones. */
+	before = last_pages(self->src.log);
+	ASSERT_LT(0, before);
+	usleep(1500000);
+	after = last_pages(self->dst.log);
+	EXPECT_GE(after, before) TH_LOG("the page counter went from %lld to %lld",
+					before, after);
+	self->console = vmm_console_open(&self->dst);
+	ASSERT_LE(0, self->console);
+	ASSERT_EQ(0, vmm_console_send(self->console,
+				      "kill -USR1 $(pidof vmotion-workload)\n"));
+	EXPECT_TRUE(tail_wait(self->dst.log,
+			      "workload: verify pages=8192 bad=0", 60))
+		TH_LOG("see %s", self->dst.log);
+	usleep(500000);
+	EXPECT_GT(last_pages(self->dst.log), after) TH_LOG("it does not write on");
+}
+
+TEST_HARNESS_MAIN
