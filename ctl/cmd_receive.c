@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ struct receiver {
 	const char *listen, *control, *console, *log;
 	uint64_t mem_limit;
 	uint32_t wire_version;
+	int vcpu_cpu;		/* --vcpu-cpu, or -1 */
 	/*
 	 * Tests: drop the connection at this point of the switchover, as a
 	 * link cut would (NULL: never).  "checkpoint": on receiving it;
@@ -120,6 +122,7 @@ static const struct option receive_options[] = {
 	{ "cpuid-clear", required_argument, NULL, 'c' },
 	{ "wire-version", required_argument, NULL, 'w' },
 	{ "test-drop", required_argument, NULL, 'D' },
+	{ "vcpu-cpu", required_argument, NULL, 'P' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -338,6 +341,7 @@ static int on_spec(struct receiver *r, const struct wire_frame *f)
 		return wire_respond_error(r->fd, &r->st,
 					  "cannot create the VM (see the receiver's log)"), -1;
 	serial_init(&r->vm.serial, serial_irq, &r->vm);
+	r->vm.vcpu_cpu = r->vcpu_cpu;
 	r->vm.serial.log_fd = r->log ? r->log_fd : STDOUT_FILENO;
 	r->pages = mem / VM_PAGE_SIZE;
 	r->hashes = page_hashes_new(r->pages);
@@ -651,6 +655,12 @@ static int parse_receive_opts(int argc, char **argv, struct receiver *r,
 					    optarg);
 			r->test_drop = optarg;
 			break;
+		case 'P':
+			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &v))
+				return fail("--vcpu-cpu \"%s\": a host CPU number",
+					    optarg);
+			r->vcpu_cpu = v;
+			break;
 		case 'w':
 			if (parse_uint(optarg, 1, 65535, &v))
 				return fail("--wire-version \"%s\": a version number",
@@ -673,7 +683,7 @@ int cmd_receive(int argc, char **argv)
 	struct receiver r = {
 		.mem_limit = MEM_MAX,
 		.wire_version = VMOTION_WIRE_VERSION,
-		.log_fd = -1, .kvm_fd = -1, .fd = -1,
+		.log_fd = -1, .kvm_fd = -1, .fd = -1, .vcpu_cpu = -1,
 	};
 	const char *cpuid_clear[16];
 	int nclear = 0, lfd = -1, ret = 1, i;

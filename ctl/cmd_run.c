@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct run_opts {
 	unsigned int cpus;
 	enum vm_backing backing;
 	bool mem_set, cpus_set;
+	int vcpu_cpu;
 };
 
 static const struct option run_options[] = {
@@ -58,6 +60,7 @@ static const struct option run_options[] = {
 	{ "tick-hz", required_argument, NULL, 'T' },
 	{ "restore", required_argument, NULL, 'R' },
 	{ "mem-file", required_argument, NULL, 'M' },
+	{ "vcpu-cpu", required_argument, NULL, 'P' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -71,6 +74,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		.mem_size = 256ULL << 20,
 		.cpus = 1,
 		.payload = { .wss_percent = 30 },
+		.vcpu_cpu = -1,
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
@@ -132,6 +136,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		}
 		case 'A':
 			o->payload.touch_all = true;
+			break;
+		case 'P':
+			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &v))
+				return fail("--vcpu-cpu \"%s\": a host CPU number",
+					    optarg);
+			o->vcpu_cpu = v;
 			break;
 		case 'T':
 			if (parse_uint(optarg, 1, 10000, &v))
@@ -258,6 +268,7 @@ int cmd_run(int argc, char **argv)
 		goto out_vm;
 	serial_init(&vm.serial, serial_irq, &vm);
 	vm.serial.log_fd = o.log ? log_fd : STDOUT_FILENO;
+	vm.vcpu_cpu = o.vcpu_cpu;
 
 	if (o.restore) {
 		if (load_memory(&vm, o.mem_file) ||

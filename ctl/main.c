@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	  "run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload idle|dirty\n"
 	  "        [--mem SIZE] [--cpus N] [--control PATH] [--console PATH] [--log FILE]\n"
 	  "        [--hugepages 2M|1G] [--rate R] [--wss P%] [--touch-all] [--tick-hz HZ]\n"
+	  "        [--vcpu-cpu N]\n"
 	  "    run --restore STATE --mem-file F [--control PATH] [--console PATH] [--log FILE]" },
 	{ "ctl", cmd_ctl, "--control PATH REQUEST: one request to a running VM",
 	  "ctl --control PATH REQUEST [ARG]   (requests: Documentation/admin-guide/vmotionctl.rst)" },
@@ -40,7 +41,7 @@ static const struct command commands[] = {
 	{ "receive", cmd_receive, "--listen ADDR:PORT --control PATH: be the destination of a migration",
 	  "receive --listen ADDR:PORT --control PATH [--console PATH] [--log FILE]\n"
 	  "        [--mem-limit SIZE] [--cpuid-clear LEAF.REG.BIT] [--wire-version N]\n"
-	  "        [--test-drop checkpoint|restored]" },
+	  "        [--test-drop checkpoint|restored] [--vcpu-cpu N]" },
 	{ "handoff", cmd_handoff, "--control PATH [--resolve ADDR:PORT|--force-resume|--discard]: settle a switchover in doubt",
 	  NULL },
 	{ "status", cmd_trace_status, "vmtrace's sessions, one line each",

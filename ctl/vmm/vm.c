@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, unsigned int nr_cpus,
 	int pipefd[2];
 
 	memset(vm, 0, sizeof(*vm));
+	vm->vcpu_cpu = -1;
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = -1;
 	vm->wake_fd = vm->wake_wfd = -1;
 	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK))
@@ -439,6 +441,16 @@ int vm_start(struct vm *vm)
 			return fail("cannot start vCPU thread %u", i);
 		}
 		vm->vcpus[i].started = true;
+		if (vm->vcpu_cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(vm->vcpu_cpu, &set);
+			if (pthread_setaffinity_np(vm->vcpus[i].thread,
+						   sizeof(set), &set))
+				fprintf(stderr, "vmotionctl: vCPU %u: cannot pin to CPU %d\n",
+					i, vm->vcpu_cpu);
+		}
 	}
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return 0;

@@ -73,6 +73,9 @@ struct vm {
 
 	/* Payload status block, or 0 for a Linux guest. */
 	uint64_t payload_status_gpa;
+
+	/* Host CPU every vCPU thread is pinned to (--vcpu-cpu), or -1. */
+	int vcpu_cpu;
 };
 
 int vm_create(struct vm *vm, uint64_t mem_size, unsigned int nr_cpus,

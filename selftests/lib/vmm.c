@@ -102,31 +102,37 @@ void vmm_cleanup(struct vmm *v)
 }
 
 /*
- * VMOTION_VCPU_CPU=N (the two-CPU lab): VMMs -- run and receive, whose
- * threads run the vCPUs -- on CPU N, every other command (migrate, the
- * controller) on the other CPUs.  vCPUs then always race the controller
- * on another CPU, but never another vCPU: two vCPUs entering the guest at
- * once on two CPUs of the emulated lab corrupt a nested guest's state
- * (Documentation/dev-tools/lab-faults.rst).
+ * VMOTION_VCPU_CPU=N (the two-CPU lab): the vCPU threads of every VMM
+ * (run and receive get --vcpu-cpu N) on CPU N, every other command
+ * (migrate, the controller) on the other CPUs.  vCPUs then always race the
+ * controller on another CPU, but never another vCPU: two vCPUs entering
+ * nested guests at once on two CPUs of the emulated lab corrupt a guest's
+ * state (Documentation/dev-tools/lab-faults.rst).
  */
-static void pin(const char *command)
+static const char *vcpu_cpu(void)
 {
 	const char *v = getenv("VMOTION_VCPU_CPU");
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int vcpu_cpu, i;
+
+	return v && *v && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? v : NULL;
+}
+
+static bool runs_vcpus(const char *command)
+{
+	return !strcmp(command, "run") || !strcmp(command, "receive");
+}
+
+/* In the child: a command that runs no vCPU keeps off their CPU. */
+static void keep_off_vcpu_cpu(const char *command)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), i;
 	cpu_set_t set;
 
-	if (!v || !*v || ncpu < 2)
+	if (!vcpu_cpu() || runs_vcpus(command))
 		return;
-	vcpu_cpu = atoi(v);
 	CPU_ZERO(&set);
-	if (!strcmp(command, "run") || !strcmp(command, "receive")) {
-		CPU_SET(vcpu_cpu, &set);
-	} else {
-		for (i = 0; i < ncpu; i++)
-			if (i != vcpu_cpu)
-				CPU_SET(i, &set);
-	}
+	for (i = 0; i < ncpu; i++)
+		if (i != atoi(vcpu_cpu()))
+			CPU_SET(i, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -145,15 +151,19 @@ pid_t vmm_spawn_in(const char *netns, const char *const *args,
 		argv[n++] = netns;
 	}
 	argv[n++] = vmm_binary();
-	while (*args && n < 63)
+	while (*args && n < 61)
 		argv[n++] = *args++;
+	if (vcpu_cpu() && runs_vcpus(command)) {
+		argv[n++] = "--vcpu-cpu";
+		argv[n++] = vcpu_cpu();
+	}
 	argv[n] = NULL;
 	pid = fork();
 	if (pid)
 		return pid;
 	/* Never outlive the test, even one that dies before its teardown. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	pin(command);
+	keep_off_vcpu_cpu(command);
 	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);

@@ -18,13 +18,118 @@
  * page.  One line per migration, in the log and on stdout:
  *
  *   stress: row=K tracker=T sdps=on|off cpus=N rate=R result=R seconds=S
- *           harvests=H max_gap_ms=G death=0|1 lost=L [why=...]
+ *           harvests=H max_gap_ms=G death=0|1|lab lost=L [why=...]
+ *
+ * A death is told apart from a fault of the lab's by its evidence: KVM's
+ * exits are traced into the ring buffer and tracing stops at the first
+ * SHUTDOWN exit; a guest that came back from VMRUN with the lab host's
+ * own RIP (inside the lab's __svm_vcpu_run) died of the lab's emulated
+ * world switch (Documentation/dev-tools/lab-faults.rst): death=lab.  Exit
+ * status: 1 if any death is not the lab's or a page was lost, 3 if only
+ * the lab killed guests, 0 otherwise.
  */
 #include <getopt.h>
+#include <inttypes.h>
 
 #include "../migrate/migrate.h"
 
 #define DEATH_GAP_S	5.0
+#define TRACING		"/sys/kernel/tracing/"
+
+/* The lab's __svm_vcpu_run, from /proc/kallsyms: [start, end). */
+static uint64_t svm_run_start, svm_run_end;
+static bool tracing;
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n = fd >= 0 ? write(fd, s, strlen(s)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* Where __svm_vcpu_run is, and the symbol after it. */
+static void find_svm_run(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[256], name[128];
+	uint64_t addr, best = 0;
+	bool next = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 " %*s %127s", &addr, name) != 2)
+			continue;
+		if (!strcmp(name, "__svm_vcpu_run")) {
+			svm_run_start = addr;
+			next = true;
+		} else if (next && addr > svm_run_start &&
+			   (!best || addr < best)) {
+			best = addr;
+		}
+	}
+	if (f)
+		fclose(f);
+	svm_run_end = best ? best : svm_run_start + 0x400;
+}
+
+/*
+ * KVM's exits into the ring buffer, tracing off at the first shutdown
+ * exit (SVM_EXIT_SHUTDOWN, 0x7f).  Without tracefs or kvm_amd, no
+ * classification: every death counts as ours.
+ */
+static void trace_setup(void)
+{
+	find_svm_run();
+	tracing = svm_run_start &&
+		  !write_file(TRACING "tracing_on", "0") &&
+		  !write_file(TRACING "buffer_size_kb", "4096") &&
+		  !write_file(TRACING "events/kvm/kvm_exit/enable", "1") &&
+		  !write_file(TRACING "events/kvm/kvm_exit/trigger",
+			      "traceoff if exit_reason == 127");
+}
+
+static void trace_arm(void)
+{
+	if (!tracing)
+		return;
+	write_file(TRACING "trace", "");
+	write_file(TRACING "tracing_on", "1");
+}
+
+/*
+ * After a death: did a vCPU exit with the lab host's RIP, in
+ * __svm_vcpu_run?  Then the lab's world switch gave the guest host
+ * state.  The matching trace line in @why.
+ */
+static bool lab_killed_it(char *why, size_t len)
+{
+	FILE *f;
+	char line[512];
+	bool lab = false;
+
+	if (!tracing)
+		return false;
+	write_file(TRACING "tracing_on", "0");
+	f = fopen(TRACING "trace", "r");
+	while (f && !lab && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, " rip 0x");
+		uint64_t rip;
+
+		if (!strstr(line, "kvm_exit:") || !p)
+			continue;
+		rip = strtoull(p + 7, NULL, 16);
+		if (rip >= svm_run_start && rip < svm_run_end) {
+			lab = true;
+			snprintf(why, len, "guest came back with the lab host's RIP __svm_vcpu_run+0x%" PRIx64,
+				 rip - svm_run_start);
+		}
+	}
+	if (f)
+		fclose(f);
+	return lab;
+}
 
 struct row {
 	const char *tracker, *sdps;
@@ -52,7 +157,7 @@ struct outcome {
 	const char *result;
 	double seconds, max_gap_s;
 	int harvests;
-	bool death;
+	bool death, lab_death;
 	long lost;
 	char why[160];
 };
@@ -145,6 +250,7 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 		goto out;
 	mt_netns = h.link.nsa;
 	sleep(1);	/* the working set written once: a busy guest */
+	trace_arm();
 	t0 = mt_now();
 	pid = mt_migrate_bg(h.src.control, h.to, h.json, h.out,
 			    (const char *const[]){
@@ -189,6 +295,8 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 			o->death = true;
 		usleep(100000);
 	}
+	if (o->death)
+		o->lab_death = lab_killed_it(o->why, sizeof(o->why));
 	if (!o->death &&
 	    !vmm_request(where, "verify 60000", reply, sizeof(reply)))
 		o->lost = mt_field(reply, "bad_pages=");
@@ -221,7 +329,7 @@ int main(int argc, char **argv)
 	const char *log = NULL;
 	struct outcome o;
 	FILE *lf = NULL;
-	int c, bad = 0;
+	int c, bad = 0, lab = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -238,6 +346,7 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "stress: bad --rows or --seconds\n"), 2;
 	if (log)
 		lf = fopen(log, "a");
+	trace_setup();
 	for (k = first; k < first + rows; k++) {
 		const struct row *r = &plan[k % NR_ROWS];
 		char line[512];
@@ -253,9 +362,10 @@ int main(int argc, char **argv)
 		}
 		run_row(k, seconds, &o);
 		snprintf(line, sizeof(line),
-			 "stress: row=%u tracker=%s sdps=%s cpus=%u rate=%uM/s result=%s seconds=%.1f harvests=%d max_gap_ms=%.0f death=%d lost=%ld%s%s%s\n",
+			 "stress: row=%u tracker=%s sdps=%s cpus=%u rate=%uM/s result=%s seconds=%.1f harvests=%d max_gap_ms=%.0f death=%s lost=%ld%s%s%s\n",
 			 k, r->tracker, r->sdps, r->cpus, r->rate_mib, o.result,
-			 o.seconds, o.harvests, o.max_gap_s * 1e3, o.death,
+			 o.seconds, o.harvests, o.max_gap_s * 1e3,
+			 o.lab_death ? "lab" : o.death ? "1" : "0",
 			 o.lost, o.why[0] ? " why=\"" : "", o.why,
 			 o.why[0] ? "\"" : "");
 		fputs(line, stdout);
@@ -264,9 +374,12 @@ int main(int argc, char **argv)
 			fputs(line, lf);
 			fflush(lf);
 		}
-		bad |= o.death || o.lost != 0;
+		if (o.lab_death)
+			lab = 1;
+		else
+			bad |= o.death || o.lost != 0;
 	}
 	if (lf)
 		fclose(lf);
-	return bad;
+	return bad ? 1 : lab ? 3 : 0;
 }

@@ -58,7 +58,7 @@ enum vmotion_status {
 struct vmotion_frame {
 	__le32 magic;
 	__le16 command;		/* enum vmotion_cmd */
-	__le16 flags;		/* none defined in version 1; must be 0 */
+	__le16 flags;		/* none defined; must be 0 */
 	__le64 arg;		/* per command */
 	__le64 length;		/* payload bytes following the header */
 	__le64 checksum;
