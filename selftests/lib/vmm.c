@@ -104,10 +104,9 @@ void vmm_cleanup(struct vmm *v)
 /*
  * VMOTION_VCPU_CPU=N (the two-CPU lab): the vCPU threads of every VMM
  * (run and receive get --vcpu-cpu N) on CPU N, every other command
- * (migrate, the controller) on the other CPUs.  vCPUs then always race the
- * controller on another CPU, but never another vCPU: two vCPUs entering
- * nested guests at once on two CPUs of the emulated lab corrupt a guest's
- * state (Documentation/dev-tools/lab-faults.rst).
+ * (migrate, the controller) on the other CPUs, so that vCPUs and the
+ * controller always race on two CPUs for real, rather than when the
+ * scheduler happens to part them.
  */
 static const char *vcpu_cpu(void)
 {
