@@ -127,9 +127,9 @@ $(BUILD)/lab/initramfs.cpio.gz: lab/init lab/mkinitramfs | deps
 # The test guest: Debian's 6.1 bzImage with a busybox initramfs.
 guest-image: $(BUILD)/guest/initramfs.cpio.gz
 
-$(BUILD)/guest/initramfs.cpio.gz: guest/init guest/mkinitramfs | deps
+$(BUILD)/guest/initramfs.cpio.gz: guest/init guest/mkinitramfs $(WORKLOAD) | deps
 	@mkdir -p $(@D)
-	guest/mkinitramfs $@
+	guest/mkinitramfs $@ $(WORKLOAD)
 
 lab: all lab-image
 	lab/run -i
