@@ -151,9 +151,11 @@ int wl_parse_options(int argc, char **argv, struct wl_options *o)
 				return -1;
 			break;
 		case OPT_RATE:
-			if (parse_rate(optarg, &o->rate) || o->rate < WL_PAGE_SIZE)
+			/* 16G/s at most keeps the pacing arithmetic in 64 bits for days. */
+			if (parse_rate(optarg, &o->rate) || o->rate < WL_PAGE_SIZE ||
+			    o->rate > (16ULL << 30))
 				return bad(name, optarg,
-					   "not a rate of at least 4K/s (e.g. 32M/s)");
+					   "not a rate of 4K/s to 16G/s (e.g. 32M/s)");
 			break;
 		case OPT_ORDER:
 			if (!strcmp(optarg, "seq"))

@@ -264,7 +264,8 @@ TEST(bad_input_is_refused_clearly)
 		const char *msg;
 	} cases[] = {
 		{ { "--rate", "32M", NULL }, "--rate \"32M\": not a rate" },
-		{ { "--rate", "1K/s", NULL }, "at least 4K/s" },
+		{ { "--rate", "1K/s", NULL }, "4K/s to 16G/s" },
+		{ { "--rate", "17G/s", NULL }, "4K/s to 16G/s" },
 		{ { "--wss", "6000", NULL }, "multiple of 4K" },
 		{ { "--wss", "lots", NULL }, "not a size" },
 		{ { "--order", "backwards", NULL }, "must be seq or random" },
