@@ -122,14 +122,32 @@ out_line(struct wl *w, const char *fmt, ...)
 	out_raw(buf, n);
 }
 
-/* Microseconds since start as seconds with three decimals. */
-#define T_FMT "%llu.%03llu"
-#define T_ARG(us) (unsigned long long)((us) / 1000000), \
-		  (unsigned long long)((us) / 1000 % 1000)
-/* Microseconds as milliseconds with one decimal. */
-#define MS_FMT "%llu.%01llums"
-#define MS_ARG(us) (unsigned long long)((us) / 1000), \
-		   (unsigned long long)((us) / 100 % 10)
+/* A number formatted for a line, alive until the end of the statement. */
+struct wl_num {
+	char s[24];
+};
+
+/* Microseconds as seconds with three decimals: guest timestamps. */
+static struct wl_num secs(uint64_t us)
+{
+	struct wl_num n;
+
+	snprintf(n.s, sizeof(n.s), "%llu.%03llu",
+		 (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us / 1000 % 1000));
+	return n;
+}
+
+/* Microseconds as milliseconds with one decimal: gaps and durations. */
+static struct wl_num msecs(uint64_t us)
+{
+	struct wl_num n;
+
+	snprintf(n.s, sizeof(n.s), "%llu.%llums",
+		 (unsigned long long)(us / 1000),
+		 (unsigned long long)(us / 100 % 10));
+	return n;
+}
 
 /*
  * Heartbeat and progress, due or not.  Called between pages, by writes
@@ -151,8 +169,8 @@ static void service(struct wl *w)
 			w->hb_on_line = true;
 		}
 		if (gap >= WL_GAP_LINE_FACTOR * w->o.heartbeat_us)
-			out_line(w, "gap " MS_FMT " t=" T_FMT, MS_ARG(gap),
-				 T_ARG(now - w->t0));
+			out_line(w, "gap %s t=%s", msecs(gap).s,
+				 secs(now - w->t0).s);
 		if (w->o.stall_verify_us && gap >= w->o.stall_verify_us)
 			w->gap_verify = true;
 		w->last_hb = now;
@@ -164,10 +182,10 @@ static void service(struct wl *w)
 		dw = w->writes - w->last_progress_writes;
 		/* Rate in MiB/s with one decimal, in integers. */
 		rate10 = dt ? dw * WL_PAGE_SIZE * 10 * 1000000 / dt >> 20 : 0;
-		out_line(w, "t=" T_FMT " w=%llu r=%llu.%lluM/s gap=" MS_FMT,
-			 T_ARG(now - w->t0), (unsigned long long)w->writes,
+		out_line(w, "t=%s w=%llu r=%llu.%lluM/s gap=%s",
+			 secs(now - w->t0).s, (unsigned long long)w->writes,
 			 (unsigned long long)rate10 / 10,
-			 (unsigned long long)rate10 % 10, MS_ARG(w->period_gap));
+			 (unsigned long long)rate10 % 10, msecs(w->period_gap).s);
 		w->period_gap = 0;
 		w->last_progress = now;
 		w->last_progress_writes = w->writes;
@@ -265,11 +283,11 @@ static uint64_t verify(struct wl *w, const char *why)
 			 (unsigned long long)(sum - w->pages));
 		bad++;
 	}
-	out_line(w, "verify pages=%llu bad=%llu writes=%llu why=%s took=" MS_FMT
-		 " maxgap=" MS_FMT " t=" T_FMT,
+	out_line(w, "verify pages=%llu bad=%llu writes=%llu why=%s took=%s"
+		 " maxgap=%s t=%s",
 		 (unsigned long long)w->pages, (unsigned long long)bad,
-		 (unsigned long long)w->writes, why, MS_ARG(mono_us() - start),
-		 MS_ARG(w->max_gap), T_ARG(mono_us() - w->t0));
+		 (unsigned long long)w->writes, why, msecs(mono_us() - start).s,
+		 msecs(w->max_gap).s, secs(mono_us() - w->t0).s);
 	w->bad_total += bad;
 	return bad;
 }
@@ -373,12 +391,12 @@ int main(int argc, char **argv)
 	}
 	now = mono_us();
 	out_line(&w, "start pages=%llu wss=%llu rate=%lluK/s order=%s hb=%llums"
-		 " fill=" MS_FMT, (unsigned long long)w.pages,
+		 " fill=%s", (unsigned long long)w.pages,
 		 (unsigned long long)w.wss_pages,
 		 (unsigned long long)(w.o.rate >> 10),
 		 w.o.order == WL_ORDER_SEQ ? "seq" : "random",
 		 (unsigned long long)(w.o.heartbeat_us / 1000),
-		 MS_ARG(now - w.t0));
+		 msecs(now - w.t0).s);
 
 	w.rate_base = now;
 	w.last_hb = now;
@@ -415,8 +433,8 @@ int main(int argc, char **argv)
 			    end : next_event(&w, now));
 	}
 	verify(&w, "end");
-	out_line(&w, "done writes=%llu maxgap=" MS_FMT " bad=%llu t=" T_FMT,
-		 (unsigned long long)w.writes, MS_ARG(w.max_gap),
-		 (unsigned long long)w.bad_total, T_ARG(mono_us() - w.t0));
+	out_line(&w, "done writes=%llu maxgap=%s bad=%llu t=%s",
+		 (unsigned long long)w.writes, msecs(w.max_gap).s,
+		 (unsigned long long)w.bad_total, secs(mono_us() - w.t0).s);
 	return w.bad_total ? 1 : 0;
 }
