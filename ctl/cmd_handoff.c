@@ -69,7 +69,7 @@ static int resolve(struct vm_client *c, const char *to)
 	id = strtoull(p + 4, NULL, 16);
 	state = handoff_resolve(to, id, HANDOFF_COMMIT, 10, err, sizeof(err));
 	if (state < 0)
-		return fail("--resolve %s: %s; the VM stays paused on both sides",
+		return fail("--resolve %s: %s; the VM stays paused here, and may be paused or running there: run this again",
 			    to, err);
 	if (state == VMOTION_HANDOFF_UNKNOWN)
 		return fail("--resolve %s: it does not hold migration %016llx. If it never ran the VM there (check its log), --force-resume runs it here",

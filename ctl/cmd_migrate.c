@@ -32,6 +32,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -614,25 +616,25 @@ static int precopy(struct migration *m)
 	}
 }
 
-/* The VMM's control socket no longer answers: the process is gone. */
+/*
+ * The VMM's control socket no longer answers: the process is gone (a
+ * live VMM always listens on it; one that exits removes it).
+ */
 static bool source_vmm_dead(struct migration *m)
 {
-	struct vm_client c;
-	int saved = dup(2), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool dead;
 
-	/* vm_client_connect() says why it fails; here failing is the news. */
-	if (saved >= 0 && devnull >= 0)
-		dup2(devnull, 2);
-	dead = vm_client_connect(&c, m->control) != 0;
-	if (saved >= 0) {
-		dup2(saved, 2);
-		close(saved);
+	if (fd < 0 || strlen(m->control) >= sizeof(sa.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return false;	/* cannot tell: assume alive */
 	}
-	if (devnull >= 0)
-		close(devnull);
-	if (!dead)
-		vm_client_close(&c);
+	strcpy(sa.sun_path, m->control);
+	dead = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	       (errno == ECONNREFUSED || errno == ENOENT);
+	close(fd);
 	return dead;
 }
 
@@ -661,7 +663,11 @@ static int resolve_committed(struct migration *m)
 			break;	/* it holds nothing: asking again will not help */
 	} while (now_s() < deadline && !interrupted);
 	m->in_doubt = true;
-	return failed(m, "in doubt: committed migration %016llx, and the destination %s %s; the VM stays paused on both sides. Settle it with: vmotionctl handoff --control %s --resolve %s",
+	if (m->source_dead)
+		return failed(m, "in doubt: the source VMM died and the destination %s %s; its copy, if it holds one, is the only one: vmotionctl handoff --control PATH --force-resume on the destination runs it",
+			      m->to, state == VMOTION_HANDOFF_UNKNOWN ?
+			      "does not hold it" : "could not be reached");
+	return failed(m, "in doubt: committed migration %016llx, and the destination %s %s; the VM stays paused here, and there it may be paused or running. Settle it with: vmotionctl handoff --control %s --resolve %s",
 		      (unsigned long long)m->migration_id, m->to,
 		      state == VMOTION_HANDOFF_UNKNOWN ?
 		      "does not hold it (restarted or discarded?)" :
@@ -862,8 +868,14 @@ static void rollback(struct migration *m)
 		if (m->locked && !vm_client_request(&m->vmm, "unlock", NULL))
 			m->locked = false;
 	}
-	/* The VM runs here again; now the destination's copy may go. */
-	if (m->checkpoint_sent)
+	/*
+	 * The VM runs here again; now the destination's copy may go -- unless
+	 * the source VMM died, when that copy may be the only one left.
+	 */
+	if (m->checkpoint_sent && source_vmm_dead(m))
+		progress("the source VMM is gone: the destination's copy of migration %016llx, if it holds one, may be the only one left; it stays paused there (vmotionctl handoff --control PATH on the destination: --force-resume runs it)",
+			 (unsigned long long)m->migration_id);
+	else if (m->checkpoint_sent)
 		abort_destination_copy(m);
 }
 
@@ -875,7 +887,9 @@ static void check_source_vm(struct migration *m)
 {
 	char why[200];
 
-	if (m->vmm.fd < 0 || !vm_client_gone(&m->vmm, why, sizeof(why)))
+	/* Committed: the reason that matters is the handoff's. */
+	if (m->committed || m->vmm.fd < 0 ||
+	    !vm_client_gone(&m->vmm, why, sizeof(why)))
 		return;
 	/* This is the real reason; whatever failed next only followed it. */
 	snprintf(m->reason, sizeof(m->reason), "the source VM stopped: %s", why);

@@ -599,9 +599,12 @@ static int peer_discard(void *opaque, char *buf, size_t len)
 	return 0;
 }
 
+/* Held: restored, not started, and not already being dropped. */
 static bool peer_held(void *opaque)
 {
-	return ((struct receiver *)opaque)->state == RX_RESTORED;
+	const struct receiver *r = opaque;
+
+	return r->state == RX_RESTORED && !r->discard_req;
 }
 
 /*
@@ -623,7 +626,8 @@ static int serve(struct receiver *r)
 		note("VM running: %llu bytes received",
 		     (unsigned long long)r->st.bytes_received);
 	control_loop(r->ctl);
-	return r->discard_req ? 1 : 0;
+	/* A copy that runs is never dropped, whatever was asked before. */
+	return r->discard_req && r->state != RX_RUNNING ? 1 : 0;
 }
 
 static int parse_receive_opts(int argc, char **argv, struct receiver *r,

@@ -2,6 +2,7 @@
 /* A client of a VMM's control socket. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,28 +132,47 @@ int vm_client_read_body(struct vm_client *c, void *dst, size_t len)
 
 #define VM_STOPPED "error vm-stopped: "
 
+/* Take the first line out of c->buf into @line; false if there is none. */
+static bool take_line(struct vm_client *c, char *line, size_t len)
+{
+	char *nl = memchr(c->buf, '\n', c->buf_len);
+	size_t used;
+
+	if (!nl)
+		return false;
+	used = nl - c->buf + 1;
+	snprintf(line, len, "%.*s", (int)(used - 1), c->buf);
+	memmove(c->buf, c->buf + used, c->buf_len - used);
+	c->buf_len -= used;
+	return true;
+}
+
 int vm_client_gone(struct vm_client *c, char *why, size_t len)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	char *nl, *line = c->buf;
+	char line[sizeof(c->reply)];
 
 	if (!strncmp(c->reply, VM_STOPPED, strlen(VM_STOPPED))) {
 		snprintf(why, len, "%s", c->reply + strlen(VM_STOPPED));
 		return 1;
 	}
-	/* A stopping VMM writes its line first: give it a moment. */
-	if (poll(&pfd, 1, 100) != 1)
-		return 0;
-	while (!(nl = memchr(c->buf, '\n', c->buf_len)))
-		if (c->buf_len == sizeof(c->buf) || recv_some(c, NULL))
+	/*
+	 * A stopping VMM writes its line, then closes: give it a second
+	 * (the lab is slow), then read lines until that one or the end.
+	 */
+	for (;;) {
+		while (take_line(c, line, sizeof(line)))
+			if (!strncmp(line, VM_STOPPED, strlen(VM_STOPPED))) {
+				snprintf(why, len, "%s", line + strlen(VM_STOPPED));
+				return 1;
+			}
+		if (poll(&pfd, 1, 1000) != 1)
+			return 0;	/* silent: it still serves */
+		if (c->buf_len == sizeof(c->buf))
+			c->buf_len = 0;	/* an unread body: not a line */
+		if (recv_some(c, NULL))
 			break;
-	if (nl && !strncmp(line, VM_STOPPED, strlen(VM_STOPPED))) {
-		*nl = '\0';
-		snprintf(why, len, "%s", line + strlen(VM_STOPPED));
-		return 1;
 	}
-	if (nl)
-		return 0;	/* a line, but not that one: it still talks */
 	snprintf(why, len, "its VMM exited");
 	return 1;
 }

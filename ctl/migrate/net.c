@@ -128,7 +128,7 @@ int net_listen(const char *what, const char *addr)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 2)) {
+	if (bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 16)) {
 		fail("%s %s: %s", what, addr, strerror(errno));
 		close(fd);
 		freeaddrinfo(res);

@@ -44,6 +44,13 @@ struct control {
 	/* The migration it was committed to (the commit request's words). */
 	char commit_id[24], commit_peer[96];
 	const struct control_peer *peer;
+	/*
+	 * Console input the UART FIFO could not take yet.  Never waited
+	 * for in the loop: a paused or held guest drains nothing, and the
+	 * loop must go on serving the handoff.
+	 */
+	uint8_t console_pending[64];
+	size_t console_pending_len;
 	bool quit;
 };
 
@@ -177,6 +184,17 @@ static int reply(struct client *c, const char *fmt, ...)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
 	return send_all(c->fd, buf, n);
+}
+
+/* The last word to a client: never blocks on one that does not read. */
+static void notify_stopped(struct client *c, const char *why)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "error vm-stopped: %s\n", why);
+
+	if (n > 0 && send(c->fd, buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1,
+			  MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+	}
 }
 
 static int send_fds(struct client *c, int fd1, int fd2)
@@ -517,7 +535,8 @@ static void client_readable(struct control *ctl, struct client *c)
 		return;
 	}
 	c->len += n;
-	while ((nl = memchr(c->line, '\n', c->len))) {
+	/* Nothing after a request that ends the loop (discard, quit). */
+	while (!ctl->quit && (nl = memchr(c->line, '\n', c->len))) {
 		size_t used = nl - c->line + 1;
 
 		*nl = '\0';
@@ -552,11 +571,24 @@ static void accept_client(struct control *ctl)
 	close(fd);
 }
 
+/* Hand the guest what its UART FIFO takes of the pending input. */
+static void console_feed(struct control *ctl)
+{
+	size_t done;
+
+	if (!ctl->console_pending_len)
+		return;
+	done = serial_input(&ctl->vm->serial, ctl->console_pending,
+			    ctl->console_pending_len);
+	memmove(ctl->console_pending, ctl->console_pending + done,
+		ctl->console_pending_len - done);
+	ctl->console_pending_len -= done;
+}
+
 static void console_readable(struct control *ctl)
 {
-	uint8_t buf[64];
-	ssize_t n = read(ctl->console_fd, buf, sizeof(buf));
-	size_t done = 0;
+	ssize_t n = read(ctl->console_fd, ctl->console_pending,
+			 sizeof(ctl->console_pending));
 
 	if (n <= 0) {
 		serial_set_console(&ctl->vm->serial, -1);
@@ -564,12 +596,8 @@ static void console_readable(struct control *ctl)
 		ctl->console_fd = -1;
 		return;
 	}
-	/* The UART FIFO is small; wait for the guest to drain it. */
-	while (done < (size_t)n && !ctl->vm->exit_req) {
-		done += serial_input(&ctl->vm->serial, buf + done, n - done);
-		if (done < (size_t)n)
-			usleep(1000);
-	}
+	ctl->console_pending_len = n;
+	console_feed(ctl);
 }
 
 static void accept_console(struct control *ctl)
@@ -603,7 +631,9 @@ int control_loop(struct control *ctl)
 		pfd[n] = (struct pollfd){ .fd = ctl->console_listen_fd,
 					  .events = POLLIN };
 		who[n++] = NULL;
-		pfd[n] = (struct pollfd){ .fd = ctl->console_fd, .events = POLLIN };
+		/* Read no more input until the guest took what is pending. */
+		pfd[n] = (struct pollfd){ .fd = ctl->console_pending_len ? -1 :
+					  ctl->console_fd, .events = POLLIN };
 		who[n++] = NULL;
 		pfd[n] = (struct pollfd){ .fd = ctl->peer ? ctl->peer->fd : -1,
 					  .events = POLLIN };
@@ -615,7 +645,8 @@ int control_loop(struct control *ctl)
 						  .events = POLLIN };
 			who[n++] = &ctl->clients[i];
 		}
-		if (poll(pfd, n, -1) < 0) {
+		/* Pending console input: look again in 10 ms. */
+		if (poll(pfd, n, ctl->console_pending_len ? 10 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return fail("poll: %s", strerror(errno));
@@ -624,11 +655,12 @@ int control_loop(struct control *ctl)
 			accept_client(ctl);
 		if (pfd[2].revents & POLLIN)
 			accept_console(ctl);
+		console_feed(ctl);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
 			console_readable(ctl);
 		if (pfd[4].revents & POLLIN)
 			ctl->peer->readable(ctl->peer->opaque);
-		for (i = 5; i < n; i++)
+		for (i = 5; i < n && !ctl->quit; i++)
 			if (pfd[i].revents && who[i]->fd == pfd[i].fd)
 				client_readable(ctl, who[i]);
 	}
@@ -640,7 +672,6 @@ int control_loop(struct control *ctl)
 	if (__atomic_load_n(&ctl->vm->exit_req, __ATOMIC_ACQUIRE))
 		for (i = 0; i < MAX_CLIENTS; i++)
 			if (ctl->clients[i].fd >= 0)
-				reply(&ctl->clients[i], "error vm-stopped: %s",
-				      ctl->vm->exit_reason);
+				notify_stopped(&ctl->clients[i], ctl->vm->exit_reason);
 	return 0;
 }

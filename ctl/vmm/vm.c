@@ -299,9 +299,10 @@ void vm_stop(struct vm *vm, int code, const char *reason)
 
 	pthread_mutex_lock(&vm->lock);
 	if (!vm->exit_req) {
-		vm->exit_req = true;
+		/* The reason first: readers that see @exit_req read it unlocked. */
 		vm->exit_code = code;
 		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "%s", reason);
+		__atomic_store_n(&vm->exit_req, true, __ATOMIC_RELEASE);
 		/* Non-blocking: if the pipe is full, it is readable anyway. */
 		if (write(vm->wake_wfd, "x", 1) < 0) {
 		}

@@ -96,45 +96,57 @@ FIXTURE_VARIANT(ho) {
 	int cmd;
 	bool after, stall;
 	enum where ends;
+	/* What the receiver must have said: how the fault was settled. */
+	const char *settled;
 };
 
 /* Towards the destination: each frame of the switchover, cut before it. */
 FIXTURE_VARIANT_ADD(ho, cut_before_dirty_set) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_DIRTY_SET, .ends = ON_SOURCE,
+	.settled = "migration discarded",
 };
 FIXTURE_VARIANT_ADD(ho, cut_before_switchover_pages) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_PAGES, .ends = ON_SOURCE,
+	.settled = "migration discarded",
 };
 FIXTURE_VARIANT_ADD(ho, cut_before_checkpoint) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_CHECKPOINT, .ends = ON_SOURCE,
+	.settled = "migration discarded",
 };
 /* The destination restores, then loses the source: it holds a copy. */
 FIXTURE_VARIANT_ADD(ho, cut_after_checkpoint) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_CHECKPOINT, .after = true,
 	.ends = ON_SOURCE,
+	.settled = "the source did not commit migration",
 };
 FIXTURE_VARIANT_ADD(ho, cut_answer_to_checkpoint) {
 	.dir = FAULT_TO_SRC, .cmd = VMOTION_CMD_CHECKPOINT, .ends = ON_SOURCE,
+	.settled = "the source did not commit migration",
 };
 /* The source has committed: the lost VM. */
 FIXTURE_VARIANT_ADD(ho, cut_before_commit) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_COMMIT, .ends = ON_DESTINATION,
+	.settled = "the source committed migration",
 };
 FIXTURE_VARIANT_ADD(ho, cut_after_commit) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_COMMIT, .after = true,
 	.ends = ON_DESTINATION,
+	.settled = ": running",
 };
 FIXTURE_VARIANT_ADD(ho, cut_answer_to_commit) {
 	.dir = FAULT_TO_SRC, .cmd = VMOTION_CMD_COMMIT, .ends = ON_DESTINATION,
+	.settled = ": running",
 };
 /* A link gone silent: both sides must time out, and still agree. */
 FIXTURE_VARIANT_ADD(ho, stall_answer_to_checkpoint) {
 	.dir = FAULT_TO_SRC, .cmd = VMOTION_CMD_CHECKPOINT, .stall = true,
 	.ends = ON_SOURCE,
+	.settled = "the source did not commit migration",
 };
 FIXTURE_VARIANT_ADD(ho, stall_before_commit) {
 	.dir = FAULT_TO_DST, .cmd = VMOTION_CMD_COMMIT, .stall = true,
 	.ends = ON_DESTINATION,
+	.settled = "the source committed migration",
 };
 
 FIXTURE_SETUP(ho)
@@ -204,6 +216,8 @@ TEST_F_TIMEOUT(ho, exactly_one_copy_runs, 150)
 				   p->json, p->out,
 				   (const char *const[]){ MIGRATE_ARGS, NULL }), 120);
 	json = mt_slurp(p->json);
+	EXPECT_TRUE(mt_file_wait(p->dst.out, variant->settled, 40))
+		TH_LOG("the receiver never said \"%s\"", variant->settled);
 	ASSERT_TRUE(file_exists(p->fired))
 		TH_LOG("the fault never struck; migrate exited %d: %s", rc, json);
 	if (variant->ends == ON_SOURCE) {
@@ -377,7 +391,7 @@ TEST_F_TIMEOUT(kill, source_vmm_killed_at_the_restore, 120)
 
 	p->fault = (struct fault) {
 		.dir = FAULT_TO_SRC, .cmd = VMOTION_CMD_CHECKPOINT,
-		.delay_ms = 2000, .fired = p->fired,
+		.delay_ms = 8000, .fired = p->fired,
 	};
 	p->relay = fault_relay(mt_port(3), mt_port(0), &p->fault);
 	ASSERT_LT(0, p->relay);

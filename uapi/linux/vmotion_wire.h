@@ -4,8 +4,9 @@
  *
  * One TCP connection from the source (`vmotionctl migrate`) to the
  * destination (`vmotionctl receive`) per migration, and short ones after
- * it to settle a switchover whose connection was cut (RESOLVE).  Everything on it is a frame: a fixed
- * 32-byte little-endian header followed by @length payload bytes.  The
+ * it to settle a switchover whose connection was cut (RESOLVE).
+ * Everything on them is a frame: a fixed 32-byte little-endian header
+ * followed by @length payload bytes.  The
  * checksum is XXH64 (seed 0) over the header with @checksum zeroed, then
  * the payload, so a flipped bit anywhere in a frame is caught.
  *
