@@ -74,6 +74,12 @@ static void vmtrace_throttle_work(struct callback_head *work)
 		 */
 		usleep_range(us, us + us / 16);
 		atomic64_add(ktime_get_ns() - t0, &tv->stun_ns);
+		/*
+		 * Count the sleep after its time, so that a reader who
+		 * sees it counted sees its time too.  Pairs with the
+		 * smp_rmb() in vmtrace_throttle_vcpu_stats().
+		 */
+		smp_wmb();
 		atomic64_inc(&tv->sleeps);
 	}
 	atomic64_set(&tv->woke_ns, ktime_get_ns());
@@ -282,7 +288,7 @@ u32 vmtrace_throttle_period_us(const struct vmtrace_session *s)
  * vmtrace_throttle_vcpu_stats() - what one vCPU has slept so far
  * @s: the session, vmtrace_lock held
  * @i: vCPU index
- * @stun_ns: total time slept
+ * @stun_ns: total time slept, at least that of the @sleeps counted
  * @sleeps: number of sleeps
  *
  * Return: false past the last vCPU the throttle knows.
@@ -294,7 +300,13 @@ bool vmtrace_throttle_vcpu_stats(const struct vmtrace_session *s,
 
 	if (!t || i >= t->nr_vcpus)
 		return false;
-	*stun_ns = atomic64_read(&t->vcpus[i].stun_ns);
 	*sleeps = atomic64_read(&t->vcpus[i].sleeps);
+	/*
+	 * The sleeps before the time: every sleep counted has its time in
+	 * @stun_ns (it may also hold one not counted yet).  Pairs with the
+	 * smp_wmb() in vmtrace_throttle_work().
+	 */
+	smp_rmb();
+	*stun_ns = atomic64_read(&t->vcpus[i].stun_ns);
 	return true;
 }
