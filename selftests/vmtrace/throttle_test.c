@@ -17,7 +17,8 @@
  *
  * The lab has one CPU for the guest's two vCPU threads.  Free, they share
  * it; throttled, one runs while the other sleeps, so the guest keeps up
- * to 2 P / (P + S) of a CPU (about 20 % at S = 9 ms), not P / (P + S).
+ * to 2 (P + P/4) / (P + S) of a CPU (24 % at S = 9 ms; a vCPU runs P to
+ * P + P/4, the timer's tick), not P / (P + S).
  * The throttled window is a fixed number of sleeps of every vCPU, and
  * what the module did in it is checked on its own counters: every sleep
  * at least S and not much more, most of each vCPU's time asleep.
@@ -276,7 +277,14 @@ TEST_F_TIMEOUT(thr, sleeps_slow_the_guest_and_stop_when_lifted, 60)
 	slow = rate_between(&pa, &pb);
 	TH_LOG("free %.0f pages/s, throttled (S = 9 ms) %.0f pages/s over %.2f s",
 	       free_rate, slow, pb.t - pa.t);
-	EXPECT_LT(slow, 0.5 * free_rate);
+	/*
+	 * Two vCPUs on one CPU keep at most 2 (P + P/4) / (P + S) = 24 % of
+	 * it; measured 4-15 % in 20 runs.  Not 0.5: a throttle that kicked
+	 * the vCPUs out every period but did not sleep (a negative control)
+	 * left the guest 36-50 % of its speed, the exits alone cost that
+	 * much in this lab.
+	 */
+	EXPECT_LT(slow, 0.3 * free_rate);
 	for (i = 0; i < tb.nr_vcpus; i++) {
 		uint64_t sleeps = tb.vcpu_sleeps[i] - ta.vcpu_sleeps[i];
 		uint64_t stun = tb.vcpu_stun_ns[i] - ta.vcpu_stun_ns[i];
@@ -337,14 +345,18 @@ static void expect_throttle_ends(struct __test_metadata *_metadata,
 	free_rate = write_rate(&self->v, MEASURE_US);
 	ASSERT_LT(0, free_rate);
 	ASSERT_EQ(0, set_throttle(&self->g, self->id, 20000, NULL));
-	/* The throttle held, so what follows is its end. */
+	/*
+	 * The throttle held, so what follows is its end: at S = 20 ms the
+	 * guest keeps at most 12 % of the CPU (measured 3-10 % in 60 runs;
+	 * kicks without sleeps, 36-50 %).
+	 */
 	slow = write_rate(&self->v, MEASURE_US / 2);
 	end(self);
 	after = free_again_rate(&self->v, 0.5 * free_rate, MEASURE_US / 2, 5,
 				&windows);
 	TH_LOG("free %.0f pages/s, throttled %.0f, after the end %.0f (window %u of 0.5 s)",
 	       free_rate, slow, after, windows);
-	EXPECT_LT(slow, 0.5 * free_rate);
+	EXPECT_LT(slow, 0.25 * free_rate);
 	EXPECT_LT(0.5 * free_rate, after);
 	/* Still a healthy guest. */
 	ASSERT_EQ(0, vmm_request(&self->v, "verify 20000", reply,
