@@ -7,12 +7,13 @@
  * each vCPU runs for P, then sleeps S, so it keeps P / (P + S) of its
  * time.  An hrtimer ticks every P/4 and queues, on each vCPU thread that
  * has run for P since its last sleep, a task_work (TWA_RESUME, i.e.
- * TIF_NOTIFY_RESUME), kicking the vCPU if it is in guest mode.  6.1's vcpu_run() checks for
- * TIF_NOTIFY_RESUME before every guest entry (kvm_vcpu_exit_request(),
- * then xfer_to_guest_mode_handle_work()), so the vCPU leaves the guest,
- * runs the work -- a sleep in its own thread -- and enters again.  No VMM
- * cooperation, no signals, and a halted vCPU is never woken for it: its
- * sleep waits for its next entry.
+ * TIF_NOTIFY_RESUME), kicking the vCPU if it is in guest mode.  6.1's
+ * vcpu_run() checks for TIF_NOTIFY_RESUME before every guest entry
+ * (kvm_vcpu_exit_request(), then xfer_to_guest_mode_handle_work()), so
+ * the vCPU leaves the guest, runs the work -- a sleep of S to S + S/16 in
+ * its own thread -- and enters again.  No VMM cooperation, no signals,
+ * and a halted vCPU is never woken for it: its sleep waits for its next
+ * entry.
  *
  * Lifetime: a queued work belongs to the module, so nothing may outlive
  * the throttle: vmtrace_throttle_destroy() stops the timer, takes back
@@ -64,8 +65,21 @@ static void vmtrace_throttle_work(struct callback_head *work)
 
 	if (us) {
 		t0 = ktime_get_ns();
-		fsleep(us);
+		/*
+		 * Not fsleep(): it asks for usleep_range(us, 2 * us) up to
+		 * 20 ms, and an idle hrtimer base then lets the vCPU sleep
+		 * to the end of that range, twice what SDPS sized; past
+		 * 20 ms it rounds to jiffies.  A range of 1/16 of the sleep
+		 * still lets the timer merge with its neighbours.
+		 */
+		usleep_range(us, us + us / 16);
 		atomic64_add(ktime_get_ns() - t0, &tv->stun_ns);
+		/*
+		 * Count the sleep after its time, so that a reader who
+		 * sees it counted sees its time too.  Pairs with the
+		 * smp_rmb() in vmtrace_throttle_vcpu_stats().
+		 */
+		smp_wmb();
 		atomic64_inc(&tv->sleeps);
 	}
 	atomic64_set(&tv->woke_ns, ktime_get_ns());
@@ -274,7 +288,7 @@ u32 vmtrace_throttle_period_us(const struct vmtrace_session *s)
  * vmtrace_throttle_vcpu_stats() - what one vCPU has slept so far
  * @s: the session, vmtrace_lock held
  * @i: vCPU index
- * @stun_ns: total time slept
+ * @stun_ns: total time slept, at least that of the @sleeps counted
  * @sleeps: number of sleeps
  *
  * Return: false past the last vCPU the throttle knows.
@@ -286,7 +300,13 @@ bool vmtrace_throttle_vcpu_stats(const struct vmtrace_session *s,
 
 	if (!t || i >= t->nr_vcpus)
 		return false;
-	*stun_ns = atomic64_read(&t->vcpus[i].stun_ns);
 	*sleeps = atomic64_read(&t->vcpus[i].sleeps);
+	/*
+	 * The sleeps before the time: every sleep counted has its time in
+	 * @stun_ns (it may also hold one not counted yet).  Pairs with the
+	 * smp_wmb() in vmtrace_throttle_work().
+	 */
+	smp_rmb();
+	*stun_ns = atomic64_read(&t->vcpus[i].stun_ns);
 	return true;
 }
