@@ -5,7 +5,7 @@
  *   vmotionctl run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload NAME
  *                  [--mem SIZE] [--cpus N] [--control PATH] [--console PATH]
  *                  [--log FILE] [--hugepages 2M|1G] [--rate R] [--wss P%]
- *                  [--touch-all] [--tick-hz HZ]
+ *                  [--touch-all] [--order seq|random] [--tick-hz HZ]
  *   vmotionctl run --restore STATE --mem-file F [--control PATH] ...
  *
  * Setup follows kvmtool's init/work/exit split: everything is created
@@ -57,6 +57,7 @@ static const struct option run_options[] = {
 	{ "rate", required_argument, NULL, 'r' },
 	{ "wss", required_argument, NULL, 'w' },
 	{ "touch-all", no_argument, NULL, 'A' },
+	{ "order", required_argument, NULL, 'O' },
 	{ "tick-hz", required_argument, NULL, 'T' },
 	{ "restore", required_argument, NULL, 'R' },
 	{ "mem-file", required_argument, NULL, 'M' },
@@ -136,6 +137,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		}
 		case 'A':
 			o->payload.touch_all = true;
+			break;
+		case 'O':
+			if (!strcmp(optarg, "random"))
+				o->payload.random = true;
+			else if (strcmp(optarg, "seq"))
+				return fail("--order \"%s\": seq or random",
+					    optarg);
 			break;
 		case 'P':
 			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &v))

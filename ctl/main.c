@@ -27,8 +27,8 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run a VM: --kernel BZIMAGE | --payload idle|dirty | --restore STATE",
 	  "run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload idle|dirty\n"
 	  "        [--mem SIZE] [--cpus N] [--control PATH] [--console PATH] [--log FILE]\n"
-	  "        [--hugepages 2M|1G] [--rate R] [--wss P%] [--touch-all] [--tick-hz HZ]\n"
-	  "        [--vcpu-cpu N]\n"
+	  "        [--hugepages 2M|1G] [--rate R] [--wss P%] [--touch-all] [--order seq|random]\n"
+	  "        [--tick-hz HZ] [--vcpu-cpu N]\n"
 	  "    run --restore STATE --mem-file F [--control PATH] [--console PATH] [--log FILE]" },
 	{ "ctl", cmd_ctl, "--control PATH REQUEST: one request to a running VM",
 	  "ctl --control PATH REQUEST [ARG]   (requests: Documentation/admin-guide/vmotionctl.rst)" },

@@ -206,11 +206,21 @@ static void verify_all(struct dirty *d, uint64_t seq)
 	event(PAYLOAD_EV_VERIFIED, d->vcpu, bad);
 }
 
+/*
+ * --order random: pass k visits page k * STRIDE mod count.  STRIDE is a
+ * prime above any share's page count (MEM_MAX is 786,432 pages), so
+ * coprime with it: a permutation, every page once per pass, consecutive
+ * writes STRIDE mod count pages apart, all over the share's 2 MB and 1 GB
+ * regions.
+ */
+#define STRIDE	790003ULL
+
 static void dirty_main(unsigned int vcpu, volatile struct payload_params *pp,
 		       struct payload_status *status)
 {
 	uint64_t region_pages, wss, per, nr_gen_pages, tsc_per_page = 0;
-	uint64_t i, t0, written = 0;
+	uint64_t i, k, t0, written = 0;
+	int random = !!(pp->flags & PAYLOAD_F_RANDOM);
 	struct dirty d = { .params = pp, .st = &status->vcpu[vcpu],
 			   .vcpu = vcpu };
 
@@ -246,9 +256,13 @@ static void dirty_main(unsigned int vcpu, volatile struct payload_params *pp,
 	event(PAYLOAD_EV_STARTED, vcpu, 0);
 	t0 = rdtsc();
 	for (;;) {
-		for (i = d.share.first; i < d.share.first + d.share.count; i++) {
-			uint64_t *p = d.pages + i * PAGE_WORDS;
+		for (k = 0; k < d.share.count; k++) {
 			uint64_t seq = pp->verify_seq;
+			uint64_t *p;
+
+			i = d.share.first +
+			    (random ? k * STRIDE % d.share.count : k);
+			p = d.pages + i * PAGE_WORDS;
 
 			if (seq != d.st->verify_seq)
 				verify_all(&d, seq);

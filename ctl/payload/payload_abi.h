@@ -32,6 +32,8 @@ enum payload_event {
 
 /* dirty: write every page of the region once before the working set. */
 #define PAYLOAD_F_TOUCH_ALL	1
+/* dirty: each pass visits the working set in a scattered order. */
+#define PAYLOAD_F_RANDOM	2
 
 struct payload_params {
 	uint64_t magic;

@@ -41,7 +41,8 @@ int payload_boot(struct vm *vm, const struct payload_config *cfg)
 
 	if (!strcmp(cfg->name, "dirty")) {
 		pp.wss_percent = cfg->wss_percent;
-		pp.flags = cfg->touch_all ? PAYLOAD_F_TOUCH_ALL : 0;
+		pp.flags = (cfg->touch_all ? PAYLOAD_F_TOUCH_ALL : 0) |
+			   (cfg->random ? PAYLOAD_F_RANDOM : 0);
 		if (pp.wss_percent < 1 || pp.wss_percent > 100)
 			return fail("--wss: must be 1%% to 100%%");
 	} else if (strcmp(cfg->name, "idle")) {

@@ -16,6 +16,7 @@ struct payload_config {
 	uint64_t rate;		/* bytes/s, 0 = unlimited */
 	unsigned int wss_percent;
 	bool touch_all;		/* dirty: write every page once first */
+	bool random;		/* dirty: scattered order, not sequential */
 	unsigned int tick_hz;	/* LAPIC timer on every vCPU; 0: none */
 };
 

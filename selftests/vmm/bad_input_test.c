@@ -103,6 +103,14 @@ TEST_F(bad, memory_not_page_multiple)
 		       "--payload", "idle", "--mem", "lots");
 }
 
+TEST_F(bad, payload_options)
+{
+	EXPECT_REFUSED("--order \"sideways\": seq or random",
+		       "--payload", "dirty", "--order", "sideways");
+	EXPECT_REFUSED("--wss \"0\": a percentage",
+		       "--payload", "dirty", "--wss", "0");
+}
+
 TEST_F(bad, too_many_cpus)
 {
 	EXPECT_REFUSED("this KVM allows 1 to", "--payload", "idle",
