@@ -85,8 +85,10 @@ static void trace_setup(void)
 	find_svm_run();
 	tracing = svm_run_start &&
 		  !write_file(TRACING "tracing_on", "0") &&
-		  !write_file(TRACING "buffer_size_kb", "4096") &&
+		  !write_file(TRACING "buffer_size_kb", "16384") &&
 		  !write_file(TRACING "events/kvm/kvm_exit/enable", "1") &&
+		  !write_file(TRACING "events/kvm/kvm_page_fault/enable", "1") &&
+		  !write_file(TRACING "events/kvm/kvm_inj_exception/enable", "1") &&
 		  !write_file(TRACING "events/kvm/kvm_exit/trigger",
 			      "traceoff if exit_reason == 127");
 }
@@ -130,6 +132,43 @@ static bool lab_killed_it(char *why, size_t len)
 	if (f)
 		fclose(f);
 	return lab;
+}
+
+/* Where a death's evidence goes (the --log file's directory), or NULL. */
+static char evidence_dir[256];
+
+/*
+ * A death that is not the lab's: keep KVM's trace of the last exits (it
+ * ends at the shutdown exit, whose RIP goes into @why) for the analysis
+ * in lab-faults.rst, next to the low memory the VMM dumped.
+ */
+static void keep_evidence(unsigned int k, char *why, size_t len)
+{
+	char path[300], line[512], last[512] = "";
+	FILE *in, *out;
+
+	if (!tracing || !evidence_dir[0])
+		return;
+	snprintf(path, sizeof(path), "%s/death-row%u.trace", evidence_dir, k);
+	in = fopen(TRACING "trace", "r");
+	out = fopen(path, "w");
+	while (in && out && fgets(line, sizeof(line), in)) {
+		fputs(line, out);
+		if (strstr(line, "kvm_exit:") && strstr(line, "shutdown"))
+			snprintf(last, sizeof(last), "%s", line);
+	}
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	if (last[0]) {
+		const char *rip = strstr(last, " rip 0x");
+		size_t n = strlen(why);
+
+		if (rip && n + 24 < len)
+			snprintf(why + n, len - n, "; shutdown at rip %.18s",
+				 rip + 5);
+	}
 }
 
 struct row {
@@ -232,11 +271,11 @@ static int count_harvests(const char *json)
 static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 {
 	const struct row *r = &plan[k % NR_ROWS];
-	char rate[32], cpus[8], timeout[16], reply[256];
+	char rate[32], cpus[8], timeout[16], reply[256], dump[300];
 	const char *guest[] = {
 		"--payload", "dirty", "--mem", "256M", "--cpus", cpus,
 		"--rate", rate, "--wss", "25%", "--order", r->order,
-		"--tick-hz", "250", NULL
+		"--tick-hz", "250", "--shutdown-dump", dump, NULL
 	};
 	struct mt_hosts h = { 0 };
 	struct watch wt = { 0 };
@@ -252,6 +291,8 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 	snprintf(rate, sizeof(rate), "%uM/s", r->rate_mib);
 	snprintf(cpus, sizeof(cpus), "%u", r->cpus);
 	snprintf(timeout, sizeof(timeout), "%u", seconds);
+	snprintf(dump, sizeof(dump), "%s/death-row%u.lowmem",
+		 evidence_dir[0] ? evidence_dir : "/tmp", k);
 	if (mt_link_up(&h.link, r->mbit) || vmm_init(&h.src) ||
 	    vmm_init(&h.dst))
 		goto out;
@@ -312,6 +353,8 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 	}
 	if (o->death)
 		o->lab_death = lab_killed_it(o->why, sizeof(o->why));
+	if (o->death && !o->lab_death)
+		keep_evidence(k, o->why, sizeof(o->why));
 	if (!o->death &&
 	    !vmm_request(where, "verify 60000", reply, sizeof(reply)))
 		o->lost = mt_field(reply, "bad_pages=");
@@ -359,8 +402,13 @@ int main(int argc, char **argv)
 	}
 	if (!seconds || seconds > 3600 || !rows)
 		return fprintf(stderr, "stress: bad --rows or --seconds\n"), 2;
-	if (log)
+	if (log) {
+		const char *slash = strrchr(log, '/');
+
 		lf = fopen(log, "a");
+		snprintf(evidence_dir, sizeof(evidence_dir), "%.*s",
+			 slash ? (int)(slash - log) : 1, slash ? log : ".");
+	}
 	trace_setup();
 	for (k = first; k < first + rows; k++) {
 		const struct row *r = &plan[k % NR_ROWS];
