@@ -5,6 +5,7 @@
  * scripts/stress); `make check` runs a short version.
  *
  *   stress [--first K] [--rows N] [--seconds S] [--log FILE]
+ *          [--row TRACKER,SDPS,ORDER,CPUS,RATE]
  *
  * Row K of the plan below (cycled) is one migration: a dirty payload
  * writing faster than a shaped veth carries, migrated with one tracker,
@@ -19,15 +20,18 @@
  *
  *   stress: row=K tracker=T sdps=on|off order=seq|random cpus=N rate=R
  *           result=R seconds=S
- *           harvests=H max_gap_ms=G death=0|1|lab lost=L [why=...]
+ *           harvests=H max_gap_ms=G death=0|1|lab|lab-pf lost=L [why=...]
  *
- * A death is told apart from a fault of the lab's by its evidence: KVM's
- * exits are traced into the ring buffer and tracing stops at the first
- * SHUTDOWN exit; a guest that came back from VMRUN with the lab host's
- * own RIP (inside the lab's __svm_vcpu_run) died of the lab's emulated
- * world switch (Documentation/dev-tools/lab-faults.rst): death=lab.  Exit
- * status: 1 if any death is not the lab's or a page was lost, 3 if only
- * the lab killed guests, 0 otherwise.
+ * A death is told apart from a fault of the lab's by its evidence
+ * (classify_death(), Documentation/dev-tools/lab-faults.rst): KVM's exits
+ * are traced into the ring buffer and tracing stops at the shutdown, where
+ * a kprobe reads the guest's state from the VMCB.  A guest that came back
+ * with the lab host's state (RIP in the lab's __svm_vcpu_run, or a CR3 it
+ * never loads) died of the lab's emulated world switch: death=lab.  One
+ * killed by a #PF that nothing injected while its own state is intact
+ * died as guests do with KVM's own dirty log and vmtrace.ko not loaded:
+ * death=lab-pf.  Any other death is ours.  Exit status: 1 if any death is
+ * ours or a page was lost, 3 if only the lab killed guests, 0 otherwise.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -102,13 +106,24 @@ static bool shutdown_probe;
  */
 static void trace_setup(void)
 {
+	/*
+	 * What an earlier stress in this boot left armed goes first: a
+	 * second trigger or probe of the same name would be refused.
+	 */
+	write_file(TRACING "tracing_on", "0");
+	write_file(TRACING "events/vmtrace_stress/shutdown/enable", "0");
+	write_file(TRACING "events/vmtrace_stress/shutdown/trigger", "!traceoff");
+	write_file(TRACING "kprobe_events", "");
+	write_file(TRACING "events/kvm/kvm_exit/trigger",
+		   "!traceoff if exit_reason == 127");
 	find_svm_run();
 	tracing = svm_run_start &&
 		  !write_file(TRACING "tracing_on", "0") &&
 		  !write_file(TRACING "buffer_size_kb", "16384") &&
 		  !write_file(TRACING "events/kvm/kvm_exit/enable", "1") &&
 		  !write_file(TRACING "events/kvm/kvm_page_fault/enable", "1") &&
-		  !write_file(TRACING "events/kvm/kvm_inj_exception/enable", "1");
+		  !write_file(TRACING "events/kvm/kvm_inj_exception/enable", "1") &&
+		  !write_file(TRACING "events/kvm/kvm_emulate_insn/enable", "1");
 	if (!tracing)
 		return;
 	shutdown_probe =
@@ -129,58 +144,84 @@ static void trace_arm(void)
 	write_file(TRACING "tracing_on", "1");
 }
 
+/* How a guest died, as its evidence tells. */
+enum death {
+	DEATH_NONE,
+	DEATH_OURS,		/* until shown otherwise */
+	DEATH_LAB_SWITCH,	/* it came back with the lab host's state */
+	DEATH_LAB_PF,		/* a #PF nobody injected, its state intact */
+};
+
+static const char *const death_word[] = { "0", "1", "lab", "lab-pf" };
+
 /*
- * After a death: did a vCPU exit with the lab host's RIP, in
- * __svm_vcpu_run?  Then the lab's world switch gave the guest host
- * state.  The matching trace line in @why.
+ * After a death, from KVM's trace (the shutdown is its last event):
+ *  - a vCPU exit with the lab host's RIP (in __svm_vcpu_run), or a CR3
+ *    at the shutdown that the payload never loads: the lab's world switch
+ *    gave the guest host state;
+ *  - a shutdown delivering a #PF with error code 0 (a read or fetch of a
+ *    not-present page) while the guest's CR3 is its own and its page
+ *    tables are intact, with no exception injected by KVM in the trace:
+ *    the same death, at the same rate, comes with KVM's own dirty log and
+ *    vmtrace.ko never loaded (lab-faults.rst, "A #PF from nowhere").
+ * The matching evidence in @why.
  */
-static bool lab_killed_it(char *why, size_t len)
+static enum death classify_death(char *why, size_t len)
 {
+	enum death d = DEATH_OURS;
+	bool injected = false, pf = false, own_cr3 = false;
+	char line[512], pf_rip[24] = "";
 	FILE *f;
-	char line[512];
-	bool lab = false;
 
 	if (!tracing)
-		return false;
+		return d;
 	write_file(TRACING "tracing_on", "0");
 	f = fopen(TRACING "trace", "r");
-	while (f && !lab && fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, " rip 0x");
+	while (f && d == DEATH_OURS && fgets(line, sizeof(line), f)) {
+		const char *p;
 		uint64_t rip;
 
-		/*
-		 * Neither the payload nor the VMM ever loads CR3: another
-		 * value at the shutdown was put there by the world switch.
-		 */
-		if (strstr(line, "shutdown: (") && (p = strstr(line, " cr3=0x")) &&
-		    strtoull(p + 5, NULL, 16) != PAYLOAD_CR3) {
-			lab = true;
-			snprintf(why, len, "guest CR3 at the shutdown is %.18s, not the payload's 0x%x",
-				 p + 5, PAYLOAD_CR3);
-			break;
-		}
-		p = strstr(line, " rip 0x");
-		if (!strstr(line, "kvm_exit:") || !p)
+		if (strstr(line, "kvm_inj_exception:"))
+			injected = true;
+		if (strstr(line, "shutdown: (") && (p = strstr(line, " cr3=0x"))) {
+			own_cr3 = strtoull(p + 5, NULL, 16) == PAYLOAD_CR3;
+			if (!own_cr3) {
+				d = DEATH_LAB_SWITCH;
+				snprintf(why, len, "guest CR3 at the shutdown is %.18s, not the payload's 0x%x",
+					 p + 5, PAYLOAD_CR3);
+			}
 			continue;
-		rip = strtoull(p + 7, NULL, 16);
+		}
+		if (!strstr(line, "kvm_exit:") || !(p = strstr(line, " rip 0x")))
+			continue;
+		rip = strtoull(p + 5, NULL, 16);
 		if (rip >= svm_run_start && rip < svm_run_end) {
-			lab = true;
+			d = DEATH_LAB_SWITCH;
 			snprintf(why, len, "guest came back with the lab host's RIP __svm_vcpu_run+0x%" PRIx64,
 				 rip - svm_run_start);
+		} else if (strstr(line, "reason shutdown") &&
+			   strstr(line, "intr_info 0x80000b0e error_code 0x00000000")) {
+			pf = true;
+			snprintf(pf_rip, sizeof(pf_rip), "0x%" PRIx64, rip);
 		}
 	}
 	if (f)
 		fclose(f);
-	return lab;
+	if (d == DEATH_OURS && pf && own_cr3 && !injected) {
+		d = DEATH_LAB_PF;
+		snprintf(why, len, "a #PF (error 0) at rip %s with the guest's own CR3, injected by no one",
+			 pf_rip);
+	}
+	return d;
 }
 
 /* Where a death's evidence goes (the --log file's directory), or NULL. */
 static char evidence_dir[256];
 
 /*
- * A death that is not the lab's: keep KVM's trace of the last exits (it
- * ends at the shutdown exit, whose RIP goes into @why) for the analysis
- * in lab-faults.rst, next to the low memory the VMM dumped.
+ * A death: keep KVM's trace of the last exits (it ends at the shutdown,
+ * whose RIP and VMCB state go into @why) for the analysis in
+ * lab-faults.rst, next to the low memory the VMM dumped.
  */
 static void keep_evidence(unsigned int k, char *why, size_t len)
 {
@@ -255,11 +296,39 @@ static const struct row plan[] = {
 
 #define NR_ROWS	(sizeof(plan) / sizeof(plan[0]))
 
+/* --row: one row of the caller's instead of the plan, for every K. */
+static struct row custom;
+static char custom_spec[96];
+
+static const struct row *row_of(unsigned int k)
+{
+	return custom.tracker ? &custom : &plan[k % NR_ROWS];
+}
+
+/* TRACKER,SDPS,ORDER,CPUS,RATE_MIB (e.g. vmtrace-stock,off,seq,1,128). */
+static int parse_row(const char *spec)
+{
+	char *f[5], *save = NULL;
+	int n = 0;
+
+	snprintf(custom_spec, sizeof(custom_spec), "%s", spec);
+	for (char *t = strtok_r(custom_spec, ",", &save); t && n < 5;
+	     t = strtok_r(NULL, ",", &save))
+		f[n++] = t;
+	if (n != 5 || (strcmp(f[1], "on") && strcmp(f[1], "off")) ||
+	    (strcmp(f[2], "seq") && strcmp(f[2], "random")) ||
+	    atoi(f[3]) < 1 || atoi(f[3]) > 8 || atoi(f[4]) < 1)
+		return -1;
+	custom = (struct row){ f[0], f[1], f[2], atoi(f[3]), atoi(f[4]), 100 };
+	return 0;
+}
+
 struct outcome {
 	const char *result;
 	double seconds, max_gap_s;
 	int harvests;
-	bool death, lab_death;
+	bool death;
+	enum death kind;
 	long lost;
 	char why[320];
 };
@@ -319,7 +388,7 @@ static int count_harvests(const char *json)
 
 static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 {
-	const struct row *r = &plan[k % NR_ROWS];
+	const struct row *r = row_of(k);
 	char rate[32], cpus[8], timeout[16], reply[256], dump[300];
 	const char *guest[] = {
 		"--payload", "dirty", "--mem", "256M", "--cpus", cpus,
@@ -400,9 +469,9 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 			o->death = true;
 		usleep(100000);
 	}
+	o->kind = o->death ? classify_death(o->why, sizeof(o->why)) :
+			     DEATH_NONE;
 	if (o->death)
-		o->lab_death = lab_killed_it(o->why, sizeof(o->why));
-	if (o->death && !o->lab_death)
 		keep_evidence(k, o->why, sizeof(o->why));
 	if (!o->death &&
 	    !vmm_request(where, "verify 60000", reply, sizeof(reply)))
@@ -430,6 +499,7 @@ int main(int argc, char **argv)
 		{ "rows", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "row", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int first = 0, rows = NR_ROWS, seconds = 60, k;
@@ -444,8 +514,13 @@ int main(int argc, char **argv)
 		case 'n': rows = atoi(optarg); break;
 		case 's': seconds = atoi(optarg); break;
 		case 'l': log = optarg; break;
+		case 'r':
+			if (parse_row(optarg))
+				return fprintf(stderr, "stress: --row TRACKER,on|off,seq|random,CPUS,MIB_PER_S\n"), 2;
+			break;
 		default:
-			fprintf(stderr, "usage: stress [--first K] [--rows N] [--seconds S] [--log FILE]\n");
+			fprintf(stderr, "usage: stress [--first K] [--rows N] [--seconds S] [--log FILE]\n"
+				"              [--row TRACKER,SDPS,ORDER,CPUS,RATE]\n");
 			return 2;
 		}
 	}
@@ -460,7 +535,7 @@ int main(int argc, char **argv)
 	}
 	trace_setup();
 	for (k = first; k < first + rows; k++) {
-		const struct row *r = &plan[k % NR_ROWS];
+		const struct row *r = row_of(k);
 		char line[768];
 
 		/*
@@ -478,7 +553,7 @@ int main(int argc, char **argv)
 			 k, r->tracker, r->sdps, r->order, r->cpus,
 			 r->rate_mib, o.result,
 			 o.seconds, o.harvests, o.max_gap_s * 1e3,
-			 o.lab_death ? "lab" : o.death ? "1" : "0",
+			 death_word[o.kind],
 			 o.lost, o.why[0] ? " why=\"" : "", o.why,
 			 o.why[0] ? "\"" : "");
 		fputs(line, stdout);
@@ -487,7 +562,7 @@ int main(int argc, char **argv)
 			fputs(line, lf);
 			fflush(lf);
 		}
-		if (o.lab_death)
+		if (o.kind == DEATH_LAB_SWITCH || o.kind == DEATH_LAB_PF)
 			lab = 1;
 		else
 			bad |= o.death || o.lost != 0;
