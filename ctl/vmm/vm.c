@@ -357,6 +357,18 @@ static void park(struct vcpu *vcpu)
 	pthread_mutex_unlock(&vm->lock);
 }
 
+/*
+ * Named as QEMU names its own ("CPU 0/KVM"), so that top -H, perf and the
+ * benchmarks can tell a vCPU's time from the VMM's.
+ */
+static void name_vcpu_thread(pthread_t thread, unsigned int i)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "CPU %u/KVM", i);
+	pthread_setname_np(thread, name);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -442,6 +454,7 @@ int vm_start(struct vm *vm)
 			return fail("cannot start vCPU thread %u", i);
 		}
 		vm->vcpus[i].started = true;
+		name_vcpu_thread(vm->vcpus[i].thread, i);
 		if (vm->vcpu_cpu >= 0) {
 			cpu_set_t set;
 
