@@ -41,6 +41,7 @@ struct run_opts {
 	enum vm_backing backing;
 	bool mem_set, cpus_set;
 	int vcpu_cpu;
+	const char *shutdown_dump;
 };
 
 static const struct option run_options[] = {
@@ -62,6 +63,7 @@ static const struct option run_options[] = {
 	{ "restore", required_argument, NULL, 'R' },
 	{ "mem-file", required_argument, NULL, 'M' },
 	{ "vcpu-cpu", required_argument, NULL, 'P' },
+	{ "shutdown-dump", required_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -89,6 +91,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'p': o->payload.name = optarg; break;
 		case 'R': o->restore = optarg; break;
 		case 'M': o->mem_file = optarg; break;
+		case 'D': o->shutdown_dump = optarg; break;
 		case 'm':
 			if (parse_size(optarg, &o->mem_size))
 				return fail("--mem \"%s\": not a size", optarg);
@@ -277,6 +280,7 @@ int cmd_run(int argc, char **argv)
 	serial_init(&vm.serial, serial_irq, &vm);
 	vm.serial.log_fd = o.log ? log_fd : STDOUT_FILENO;
 	vm.vcpu_cpu = o.vcpu_cpu;
+	vm.shutdown_dump = o.shutdown_dump;
 
 	if (o.restore) {
 		if (load_memory(&vm, o.mem_file) ||

@@ -28,7 +28,7 @@ static const struct command commands[] = {
 	  "run --kernel BZIMAGE [--initrd F] [--cmdline S] | --payload idle|dirty\n"
 	  "        [--mem SIZE] [--cpus N] [--control PATH] [--console PATH] [--log FILE]\n"
 	  "        [--hugepages 2M|1G] [--rate R] [--wss P%] [--touch-all] [--order seq|random]\n"
-	  "        [--tick-hz HZ] [--vcpu-cpu N]\n"
+	  "        [--tick-hz HZ] [--vcpu-cpu N] [--shutdown-dump FILE]\n"
 	  "    run --restore STATE --mem-file F [--control PATH] [--console PATH] [--log FILE]" },
 	{ "ctl", cmd_ctl, "--control PATH REQUEST: one request to a running VM",
 	  "ctl --control PATH REQUEST [ARG]   (requests: Documentation/admin-guide/vmotionctl.rst)" },

@@ -369,6 +369,31 @@ static void name_vcpu_thread(pthread_t thread, unsigned int i)
 	pthread_setname_np(thread, name);
 }
 
+/*
+ * run --shutdown-dump: memory is all a shutdown leaves to look at (KVM
+ * reset the registers), and its first 2 MiB hold what a dying payload
+ * touched last besides its data: GDT, page tables, stacks, its code and
+ * IDT.
+ */
+static void dump_low_memory(struct vm *vm)
+{
+	const size_t len = HIGH_RAM_GPA * 2;
+	const void *low = vm_ptr(vm, 0, len);
+	int fd;
+
+	if (!vm->shutdown_dump || !low)
+		return;
+	fd = open(vm->shutdown_dump, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, low, len) != (ssize_t)len)
+		fprintf(stderr, "vmotionctl: --shutdown-dump %s: %s\n",
+			vm->shutdown_dump, strerror(errno));
+	else
+		fprintf(stderr, "vmotionctl: the first 2 MiB of guest memory are in %s\n",
+			vm->shutdown_dump);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -413,6 +438,7 @@ static void *vcpu_thread(void *arg)
 			snprintf(why, sizeof(why),
 				 "guest shut down (triple fault or reset) on vCPU %u",
 				 vcpu->id);
+			dump_low_memory(vm);
 			vm_stop(vm, 0, why);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:

@@ -76,6 +76,8 @@ struct vm {
 
 	/* Host CPU every vCPU thread is pinned to (--vcpu-cpu), or -1. */
 	int vcpu_cpu;
+	/* Where to write low memory when the guest shuts down, or NULL. */
+	const char *shutdown_dump;
 };
 
 int vm_create(struct vm *vm, uint64_t mem_size, unsigned int nr_cpus,

@@ -76,8 +76,28 @@ static void find_svm_run(void)
 }
 
 /*
- * KVM's exits into the ring buffer, tracing off at the first shutdown
- * exit (SVM_EXIT_SHUTDOWN, 0x7f).  Without tracefs or kvm_amd, no
+ * The guest's state as the shutdown exit left it in the VMCB, read by a
+ * kprobe on kvm_amd's shutdown_interception() before it clears the VMCB:
+ * struct vcpu_svm's vmcb pointer at 6552, and in struct vmcb the save
+ * area's idtr.base, efer, cr4, cr3, cr0 and rip (Debian's 6.1.0 kvm_amd,
+ * from `pahole -C vcpu_svm` / `-C vmcb_save_area` on its BTF; the save
+ * area's layout is the architecture's).
+ */
+#define SHUTDOWN_PROBE \
+	"p:vmtrace_stress/shutdown kvm_amd:shutdown_interception " \
+	"rip=+1400(+6552(%di)):x64 cr3=+1360(+6552(%di)):x64 " \
+	"cr0=+1368(+6552(%di)):x64 cr4=+1352(+6552(%di)):x64 " \
+	"efer=+1232(+6552(%di)):x64 idt=+1160(+6552(%di)):x64"
+
+/* The payload's CR3, which neither it nor the VMM ever changes. */
+#define PAYLOAD_CR3	0x9000
+
+static bool shutdown_probe;
+
+/*
+ * KVM's exits, page faults and injected exceptions into the ring buffer,
+ * tracing off at the shutdown probe (or, without it, at the first
+ * shutdown exit, SVM_EXIT_SHUTDOWN, 0x7f).  Without tracefs or kvm_amd, no
  * classification: every death counts as ours.
  */
 static void trace_setup(void)
@@ -85,10 +105,20 @@ static void trace_setup(void)
 	find_svm_run();
 	tracing = svm_run_start &&
 		  !write_file(TRACING "tracing_on", "0") &&
-		  !write_file(TRACING "buffer_size_kb", "4096") &&
+		  !write_file(TRACING "buffer_size_kb", "16384") &&
 		  !write_file(TRACING "events/kvm/kvm_exit/enable", "1") &&
-		  !write_file(TRACING "events/kvm/kvm_exit/trigger",
-			      "traceoff if exit_reason == 127");
+		  !write_file(TRACING "events/kvm/kvm_page_fault/enable", "1") &&
+		  !write_file(TRACING "events/kvm/kvm_inj_exception/enable", "1");
+	if (!tracing)
+		return;
+	shutdown_probe =
+		!write_file(TRACING "kprobe_events", SHUTDOWN_PROBE) &&
+		!write_file(TRACING "events/vmtrace_stress/shutdown/trigger",
+			    "traceoff") &&
+		!write_file(TRACING "events/vmtrace_stress/shutdown/enable", "1");
+	if (!shutdown_probe)
+		tracing = !write_file(TRACING "events/kvm/kvm_exit/trigger",
+				      "traceoff if exit_reason == 127");
 }
 
 static void trace_arm(void)
@@ -118,6 +148,18 @@ static bool lab_killed_it(char *why, size_t len)
 		const char *p = strstr(line, " rip 0x");
 		uint64_t rip;
 
+		/*
+		 * Neither the payload nor the VMM ever loads CR3: another
+		 * value at the shutdown was put there by the world switch.
+		 */
+		if (strstr(line, "shutdown: (") && (p = strstr(line, " cr3=0x")) &&
+		    strtoull(p + 5, NULL, 16) != PAYLOAD_CR3) {
+			lab = true;
+			snprintf(why, len, "guest CR3 at the shutdown is %.18s, not the payload's 0x%x",
+				 p + 5, PAYLOAD_CR3);
+			break;
+		}
+		p = strstr(line, " rip 0x");
 		if (!strstr(line, "kvm_exit:") || !p)
 			continue;
 		rip = strtoull(p + 7, NULL, 16);
@@ -130,6 +172,52 @@ static bool lab_killed_it(char *why, size_t len)
 	if (f)
 		fclose(f);
 	return lab;
+}
+
+/* Where a death's evidence goes (the --log file's directory), or NULL. */
+static char evidence_dir[256];
+
+/*
+ * A death that is not the lab's: keep KVM's trace of the last exits (it
+ * ends at the shutdown exit, whose RIP goes into @why) for the analysis
+ * in lab-faults.rst, next to the low memory the VMM dumped.
+ */
+static void keep_evidence(unsigned int k, char *why, size_t len)
+{
+	char path[300], line[512], last[512] = "", state[256] = "";
+	FILE *in, *out;
+
+	if (!tracing || !evidence_dir[0])
+		return;
+	snprintf(path, sizeof(path), "%s/death-row%u.trace", evidence_dir, k);
+	in = fopen(TRACING "trace", "r");
+	out = fopen(path, "w");
+	while (in && out && fgets(line, sizeof(line), in)) {
+		fputs(line, out);
+		if (strstr(line, "kvm_exit:") && strstr(line, "shutdown"))
+			snprintf(last, sizeof(last), "%s", line);
+		if (strstr(line, "shutdown: (") && strstr(line, " rip="))
+			snprintf(state, sizeof(state), "%s",
+				 strstr(line, " rip=") + 1);
+	}
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	if (last[0]) {
+		const char *rip = strstr(last, " rip 0x");
+		size_t n = strlen(why);
+
+		if (rip && n + 24 < len)
+			snprintf(why + n, len - n, "; shutdown at rip %.18s",
+				 rip + 5);
+	}
+	if (state[0]) {
+		size_t n = strlen(why);
+
+		state[strcspn(state, "\n")] = '\0';
+		snprintf(why + n, len - n, "; VMCB %s", state);
+	}
 }
 
 struct row {
@@ -173,7 +261,7 @@ struct outcome {
 	int harvests;
 	bool death, lab_death;
 	long lost;
-	char why[160];
+	char why[320];
 };
 
 /* status of @v: 1 running (pages written in @w), 0 not running, -1 gone. */
@@ -232,11 +320,11 @@ static int count_harvests(const char *json)
 static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 {
 	const struct row *r = &plan[k % NR_ROWS];
-	char rate[32], cpus[8], timeout[16], reply[256];
+	char rate[32], cpus[8], timeout[16], reply[256], dump[300];
 	const char *guest[] = {
 		"--payload", "dirty", "--mem", "256M", "--cpus", cpus,
 		"--rate", rate, "--wss", "25%", "--order", r->order,
-		"--tick-hz", "250", NULL
+		"--tick-hz", "250", "--shutdown-dump", dump, NULL
 	};
 	struct mt_hosts h = { 0 };
 	struct watch wt = { 0 };
@@ -252,6 +340,8 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 	snprintf(rate, sizeof(rate), "%uM/s", r->rate_mib);
 	snprintf(cpus, sizeof(cpus), "%u", r->cpus);
 	snprintf(timeout, sizeof(timeout), "%u", seconds);
+	snprintf(dump, sizeof(dump), "%s/death-row%u.lowmem",
+		 evidence_dir[0] ? evidence_dir : "/tmp", k);
 	if (mt_link_up(&h.link, r->mbit) || vmm_init(&h.src) ||
 	    vmm_init(&h.dst))
 		goto out;
@@ -312,6 +402,8 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 	}
 	if (o->death)
 		o->lab_death = lab_killed_it(o->why, sizeof(o->why));
+	if (o->death && !o->lab_death)
+		keep_evidence(k, o->why, sizeof(o->why));
 	if (!o->death &&
 	    !vmm_request(where, "verify 60000", reply, sizeof(reply)))
 		o->lost = mt_field(reply, "bad_pages=");
@@ -359,12 +451,17 @@ int main(int argc, char **argv)
 	}
 	if (!seconds || seconds > 3600 || !rows)
 		return fprintf(stderr, "stress: bad --rows or --seconds\n"), 2;
-	if (log)
+	if (log) {
+		const char *slash = strrchr(log, '/');
+
 		lf = fopen(log, "a");
+		snprintf(evidence_dir, sizeof(evidence_dir), "%.*s",
+			 slash ? (int)(slash - log) : 1, slash ? log : ".");
+	}
 	trace_setup();
 	for (k = first; k < first + rows; k++) {
 		const struct row *r = &plan[k % NR_ROWS];
-		char line[512];
+		char line[768];
 
 		/*
 		 * vmtrace.ko only where a row uses it: rows on KVM's dirty
