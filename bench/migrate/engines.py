@@ -47,12 +47,12 @@ def kill(p):
 class Vmotion:
     """vmotionctl run / receive / migrate, with vmtrace or KVM's dirty log."""
 
-    def __init__(self, row, d, nsa, nsb, port):
-        self.row, self.d, self.nsa, self.nsb = row, d, nsa, nsb
+    def __init__(self, row, d, sock, nsa, nsb, port):
+        self.row, self.d, self.s, self.nsa, self.nsb = row, d, sock, nsa, nsb
         self.to = "10.77.0.2:%d" % port
         self.src = self.dst = self.mig = None
-        self.src_console = os.path.join(d, "src.console")
-        self.dst_console = os.path.join(d, "dst.console")
+        self.src_console = os.path.join(sock, "src.console")
+        self.dst_console = os.path.join(sock, "dst.console")
         self.settings = {"tracker": row.opts.get("tracker", "vmtrace"),
                          "sdps": row.opts.get("sdps", "off"),
                          "max_stun_ms": row.window_ms}
@@ -65,7 +65,7 @@ class Vmotion:
         self.src = spawn(netns(self.nsa, [
             VMOTIONCTL, "run", "--kernel", kernel, "--initrd", initrd,
             "--cmdline", cmdline, "--mem", self.row.mem, "--cpus",
-            str(self.row.cpus), "--control", os.path.join(self.d, "src.sock"),
+            str(self.row.cpus), "--control", os.path.join(self.s, "src.sock"),
             "--console", self.src_console,
             "--log", os.path.join(self.d, "src.serial")]),
             os.path.join(self.d, "src.out"))
@@ -73,7 +73,7 @@ class Vmotion:
     def start_destination(self):
         self.dst = spawn(netns(self.nsb, [
             VMOTIONCTL, "receive", "--listen", self.to, "--control",
-            os.path.join(self.d, "dst.sock"), "--console", self.dst_console,
+            os.path.join(self.s, "dst.sock"), "--console", self.dst_console,
             "--log", os.path.join(self.d, "dst.serial")]),
             os.path.join(self.d, "dst.out"))
         deadline = time.monotonic() + 20
@@ -86,7 +86,7 @@ class Vmotion:
     def migrate(self):
         s = self.settings
         self.mig = spawn(netns(self.nsa, [
-            VMOTIONCTL, "migrate", "--control", os.path.join(self.d, "src.sock"),
+            VMOTIONCTL, "migrate", "--control", os.path.join(self.s, "src.sock"),
             "--to", self.to, "--json", os.path.join(self.d, "engine.json"),
             "--max-stun", str(s["max_stun_ms"]), "--tracker", s["tracker"],
             "--sdps", s["sdps"], "--timeout", str(self.row.timeout_s)]),
@@ -112,7 +112,7 @@ class Vmotion:
     def dest_running(self):
         """Whether the destination runs the guest (its own word)."""
         try:
-            return "state=running" in request(os.path.join(self.d, "dst.sock"), "status")
+            return "state=running" in request(os.path.join(self.s, "dst.sock"), "status")
         except OSError:
             return False
 
@@ -129,9 +129,9 @@ def pid_in(p):
     return p.pid if p else None
 
 
-def request(sock_path, req):
+def request(sock_path, req, timeout=0.5):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
+    s.settimeout(timeout)
     s.connect(sock_path)
     s.sendall((req + "\n").encode())
     data = b""
@@ -187,14 +187,14 @@ class Qmp:
 class Qemu:
     """QEMU's own live migration of the same guest, as the L2 VMM."""
 
-    def __init__(self, row, d, nsa, nsb, port):
-        self.row, self.d, self.nsa, self.nsb = row, d, nsa, nsb
+    def __init__(self, row, d, sock, nsa, nsb, port):
+        self.row, self.d, self.s, self.nsa, self.nsb = row, d, sock, nsa, nsb
         self.port = port
         self.ver = row.engine.split("-", 1)[1]          # qemu-7.2, qemu-10
         self.bin = QEMU[self.ver]
         self.src = self.dst = None
-        self.src_console = os.path.join(d, "src.console")
-        self.dst_console = os.path.join(d, "dst.console")
+        self.src_console = os.path.join(sock, "src.console")
+        self.dst_console = os.path.join(sock, "dst.console")
         self.samples = []
         self.cpu_migrate_s = 0.0     # its migration runs in its own threads
         o = row.opts
@@ -233,22 +233,22 @@ class Qemu:
             "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
             "-display", "none", "-vga", "none", "-net", "none",
             "-chardev", "socket,id=con,path=%s,server=on,wait=off" %
-            os.path.join(self.d, side + ".console"),
+            os.path.join(self.s, side + ".console"),
             "-serial", "chardev:con",
-            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(self.d, side + ".qmp"),
+            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(self.s, side + ".qmp"),
             "-name", "bench-" + side]
 
     def start_source(self, kernel, initrd, cmdline):
         self.args = (kernel, initrd, cmdline)
         self.src = spawn(netns(self.nsa, self._argv("src", *self.args)),
                          os.path.join(self.d, "src.out"))
-        self.sq = Qmp(os.path.join(self.d, "src.qmp"))
+        self.sq = Qmp(os.path.join(self.s, "src.qmp"))
 
     def start_destination(self):
         self.dst = spawn(netns(self.nsb, self._argv("dst", *self.args) +
                                ["-incoming", "defer"]),
                          os.path.join(self.d, "dst.out"))
-        self.dq = Qmp(os.path.join(self.d, "dst.qmp"))
+        self.dq = Qmp(os.path.join(self.s, "dst.qmp"))
         caps = [{"capability": k, "state": v}
                 for k, v in self.settings["capabilities"].items()]
         for q in (self.sq, self.dq):
@@ -294,7 +294,9 @@ class Qemu:
             kill(p)
 
 
-def make(row, d, nsa, nsb, port):
+def make(row, d, sock, nsa, nsb, port):
+    """@d: the row's record directory; @sock: a local directory for the
+    sockets (the lab's results share, 9p, cannot hold them)."""
     if row.engine.startswith("qemu-"):
-        return Qemu(row, d, nsa, nsb, port)
-    return Vmotion(row, d, nsa, nsb, port)
+        return Qemu(row, d, sock, nsa, nsb, port)
+    return Vmotion(row, d, sock, nsa, nsb, port)

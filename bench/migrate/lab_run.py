@@ -20,8 +20,10 @@ to go on after a lab fault.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -165,12 +167,13 @@ def run_row(row, d, kernel, initrd, port):
     t = ev["t"]
     eng = None
     cons = []
+    sock = tempfile.mkdtemp(prefix="bench-migrate-")
     try:
         vmtrace(row.engine == "vmotion" and
                 (row.opts.get("tracker", "vmtrace").startswith("vmtrace") or
                  row.opts.get("sdps") == "on"))
         ev["link"] = link_up(row.link)
-        eng = engines.make(row, d, NSA, NSB, port)
+        eng = engines.make(row, d, sock, NSA, NSB, port)
         ev["engine_version"] = eng.version
         ev["settings"] = eng.settings
         cmdline = ("console=ttyS0 panic=-1 quiet vmotion.workload=" +
@@ -240,6 +243,7 @@ def run_row(row, d, kernel, initrd, port):
         if eng:
             eng.stop()
         link_down()
+        shutil.rmtree(sock, ignore_errors=True)
         with open(os.path.join(d, "row.json"), "w") as f:
             json.dump(ev, f, indent=1)
     return ev

@@ -117,6 +117,8 @@ def build(rowdir):
     rec["total_s"] = m1 - m0 if m0 and m1 else None
     rec["dest_running_s"] = (t["dest_running"] - m0
                              if m0 and "dest_running" in t else None)
+    first = [tt for tt, _ in dst_dots if m0 and tt >= m0]
+    rec["dest_heartbeat_s"] = first[0] - m0 if first else None
     rec["downtime_ms_engine"] = eng["downtime_ms"]
     rec["blackout_ms"] = (blackout_ms(src_dots, dst_dots, m0, m1 + 5)
                           if m0 and m1 else None)
