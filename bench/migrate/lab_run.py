@@ -88,20 +88,42 @@ def rx_bytes(pid):
     return None
 
 
-def vmm_cpu_s(pid):
-    """CPU seconds of a VMM less its vCPU threads ("CPU n/KVM")."""
-    try:
-        st = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-        total = int(st[11]) + int(st[12])
-        for tid in os.listdir("/proc/%d/task" % pid):
-            comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read()
-            if comm.startswith("CPU "):
-                t = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
-                t = t.rsplit(")", 1)[1].split()
-                total -= int(t[11]) + int(t[12])
-        return total / CLK_TCK
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
+class ThreadCpu:
+    """
+    User+system seconds a VMM's threads other than its vCPUs ("CPU n/KVM",
+    as QEMU and vmotionctl name them) spent since the first sample.  Per
+    thread, not the process's total: that one also holds time the kernel
+    charges to the process for its vCPUs, and threads that start during
+    the migration (QEMU's multifd channels) count from zero.  A thread
+    that exits loses at most one sampling interval.
+    """
+
+    def __init__(self, pid):
+        self.pid, self.first, self.last = pid, {}, {}
+
+    def sample(self):
+        try:
+            tids = os.listdir("/proc/%d/task" % self.pid)
+        except (OSError, TypeError):
+            return self.total()
+        for tid in tids:
+            try:
+                if open("/proc/%d/task/%s/comm" % (self.pid, tid)).read().startswith("CPU "):
+                    continue
+                st = open("/proc/%d/task/%s/stat" % (self.pid, tid)).read()
+                st = st.rsplit(")", 1)[1].split()
+                t = (int(st[11]) + int(st[12])) / CLK_TCK
+            except (OSError, ValueError, IndexError):
+                continue
+            self.first.setdefault(tid, 0.0 if self.started else t)
+            self.last[tid] = t
+        self.started = True
+        return self.total()
+
+    started = False
+
+    def total(self):
+        return sum(self.last[t] - self.first[t] for t in self.last)
 
 
 def vmtrace(loaded):
@@ -192,14 +214,17 @@ def run_row(row, d, kernel, initrd, port):
         cons.append(dst)
         time.sleep(BEFORE_S)
         pids = eng.pids()
+        cpu = {side: ThreadCpu(pids[side]) for side in ("src", "dst")}
+        for c in cpu.values():
+            c.sample()
         t["migrate"] = time.monotonic()
         eng.migrate()
         done = None
         while done is None:
             now = time.monotonic()
             s = {"t": now, "wire_rx_bytes": rx_bytes(pids["dst"]),
-                 "src_cpu_s": vmm_cpu_s(pids["src"]),
-                 "dst_cpu_s": vmm_cpu_s(pids["dst"])}
+                 "src_cpu_s": cpu["src"].sample(),
+                 "dst_cpu_s": cpu["dst"].sample()}
             if "dest_running" not in t and eng.dest_running():
                 t["dest_running"] = now
             ev["samples"].append(s)
@@ -210,8 +235,8 @@ def run_row(row, d, kernel, initrd, port):
         ev["migrate_cpu_s"] = eng.cpu_migrate_s
         ev["samples"].append({"t": t["migrate_end"],
                               "wire_rx_bytes": rx_bytes(pids["dst"]),
-                              "src_cpu_s": vmm_cpu_s(pids["src"]),
-                              "dst_cpu_s": vmm_cpu_s(pids["dst"])})
+                              "src_cpu_s": cpu["src"].sample(),
+                              "dst_cpu_s": cpu["dst"].sample()})
         if ev["engine_ok"] and "dest_running" not in t:
             deadline = time.monotonic() + 10
             while not eng.dest_running() and time.monotonic() < deadline:

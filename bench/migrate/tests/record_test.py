@@ -74,9 +74,9 @@ def both_engines_give_the_same_record_shape():
     a = record.build(os.path.join(REC, "vmotion"))
     b = record.build(os.path.join(REC, "qemu"))
     ka, kb = keys(a), keys(b)
-    # settings differ by engine by design; everything else is shared.
-    ka = {k for k in ka if not k.startswith(".settings")}
-    kb = {k for k in kb if not k.startswith(".settings")}
+    # settings and options differ by engine by design; all else is shared.
+    ka = {k for k in ka if not k.startswith((".settings", ".options"))}
+    kb = {k for k in kb if not k.startswith((".settings", ".options"))}
     assert ka == kb, (ka ^ kb)
 
 
