@@ -358,6 +358,18 @@ static void park(struct vcpu *vcpu)
 }
 
 /*
+ * Named as QEMU names its own ("CPU 0/KVM"), so that top -H, perf and the
+ * benchmarks can tell a vCPU's time from the VMM's.
+ */
+static void name_vcpu_thread(pthread_t thread, unsigned int i)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "CPU %u/KVM", i);
+	pthread_setname_np(thread, name);
+}
+
+/*
  * run --shutdown-dump: memory is all a shutdown leaves to look at (KVM
  * reset the registers), and its first 2 MiB hold what a dying payload
  * touched last besides its data: GDT, page tables, stacks, its code and
@@ -468,6 +480,7 @@ int vm_start(struct vm *vm)
 			return fail("cannot start vCPU thread %u", i);
 		}
 		vm->vcpus[i].started = true;
+		name_vcpu_thread(vm->vcpus[i].thread, i);
 		if (vm->vcpu_cpu >= 0) {
 			cpu_set_t set;
 
