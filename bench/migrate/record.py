@@ -84,14 +84,30 @@ def qemu_engine(rep):
             "result": final.get("status"), "reason": final.get("error-desc")}
 
 
-def blackout_ms(src_dots, dst_dots, t0, t1):
-    """Largest heartbeat gap from @t0 to @t1 (both consoles, one clock)
-    less the heartbeat interval."""
-    times = sorted(t for t, _ in src_dots + dst_dots if t0 - 1 <= t <= t1 + 1)
+def handover(src_dots, dst_dots, m0):
+    """The switchover as the heartbeat saw it: the source's last dot
+    before the destination's first, and that first dot (after @m0)."""
+    first = [t for t, _ in dst_dots if t >= m0]
+    if not first:
+        return None
+    last = [t for t, _ in src_dots if t < first[0]]
+    return (last[-1], first[0]) if last else None
+
+
+def blackout_ms(src_dots, dst_dots, m0):
+    """Stop to resume from outside: the heartbeat's silence across the
+    switchover, less its 10 ms interval."""
+    h = handover(src_dots, dst_dots, m0)
+    return max(0.0, (h[1] - h[0]) * 1e3 - HEARTBEAT_MS) if h else None
+
+
+def max_gap_ms(dots, t0, t1):
+    """The longest silence of one console's heartbeat from @t0 to @t1
+    (throttling shows here), less the interval."""
+    times = [t for t, _ in dots if t0 <= t <= t1]
     if len(times) < 2:
         return None
-    gap = max(b - a for a, b in zip(times, times[1:]))
-    return max(0.0, gap * 1e3 - HEARTBEAT_MS)
+    return max(0.0, max(b - a for a, b in zip(times, times[1:])) * 1e3 - HEARTBEAT_MS)
 
 
 def build(rowdir):
@@ -120,8 +136,9 @@ def build(rowdir):
     first = [tt for tt, _ in dst_dots if m0 and tt >= m0]
     rec["dest_heartbeat_s"] = first[0] - m0 if first else None
     rec["downtime_ms_engine"] = eng["downtime_ms"]
-    rec["blackout_ms"] = (blackout_ms(src_dots, dst_dots, m0, m1 + 5)
-                          if m0 and m1 else None)
+    rec["blackout_ms"] = blackout_ms(src_dots, dst_dots, m0) if m0 else None
+    rec["source_max_gap_ms"] = (max_gap_ms(src_dots, m0, m1)
+                                if m0 and m1 else None)
     samples = ev.get("samples", [])
     wire = [(s["t"] - m0, s["wire_rx_bytes"]) for s in samples
             if s.get("wire_rx_bytes") is not None] if m0 else []
@@ -172,12 +189,9 @@ def build(rowdir):
 
 
 def stop_resume(src_dots, dst_dots, m0, m1):
-    """The largest heartbeat gap's ends, relative to the migration's start."""
-    times = sorted(t for t, _ in src_dots + dst_dots if m0 - 1 <= t <= m1 + 5)
-    if len(times) < 2:
-        return None
-    a, b = max(zip(times, times[1:]), key=lambda p: p[1] - p[0])
-    return [round(a - m0, 4), round(b - m0, 4)]
+    """The switchover's silence, relative to the migration's start."""
+    h = handover(src_dots, dst_dots, m0)
+    return [round(h[0] - m0, 4), round(h[1] - m0, 4)] if h else None
 
 
 def cpu_seconds(samples):

@@ -96,12 +96,16 @@ def a_failed_guest_check_is_read_as_one():
 
 
 @test
-def blackout_is_the_largest_heartbeat_gap_less_the_interval():
+def blackout_is_the_silence_across_the_switchover():
     src = [(10.0 + i * 0.01, 1) for i in range(100)]       # to 10.99
     dst = [(11.39 + i * 0.01, 1) for i in range(100)]      # a 400 ms gap
-    got = record.blackout_ms(src, dst, 10.5, 11.5)
+    got = record.blackout_ms(src, dst, 10.5)
     assert abs(got - 390.0) < 1e-6, got
     assert record.stop_resume(src, dst, 10.5, 11.5) == [0.49, 0.89]
+    # A throttle's silence on the source is not the switchover's.
+    throttled = src[:50] + [(t + 1.2, n) for t, n in src[50:]]
+    assert abs(record.max_gap_ms(throttled, 10.0, 12.5) - 1200.0) < 1e-6
+    assert record.stop_resume(throttled, dst, 10.5, 11.5) == [-0.01, 0.89]
 
 
 @test
