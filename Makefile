@@ -13,18 +13,53 @@ HARNESS := $(LINUX_SRC)/tools/testing/selftests
 CC := gcc
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 # The 6.1 kselftest harness's macros trip these two in every test.
-TEST_CFLAGS := $(CFLAGS) -Wno-unused-parameter -Wno-sign-compare
+HARNESS_CFLAGS := -Wno-unused-parameter -Wno-sign-compare
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 LIBNL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 LIBNL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
+# One include path for every userspace object: the top (uapi/, kmod/'s
+# codec), the codec's kernel shims, the payload image, the harness.
+INCLUDES = -I. -Ictl/bitmap -I$(BUILD)/payload -I$(HARNESS) $(LIBNL_CFLAGS)
+
+# Every userspace source is compiled once per configuration into
+# $(BUILD)/obj/CONFIG/, with its header dependencies (-MMD), and linked
+# from there wherever it is needed:
+#   rel    the product, the lab selftests and the trace benchmark
+#   san    host unit tests, under ASan and UBSan
+#   fuzz   libFuzzer targets (clang)
+#   bench  the bitmap benchmark (-mpopcnt, as the kernel's hweight uses)
+# $(call objs,CONFIG,SOURCES) names the objects of SOURCES.
+objs = $(patsubst %,$(BUILD)/obj/$(1)/%.o,$(basename $(2)))
+CC_rel = $(CC) $(CFLAGS)
+CC_san = $(CC) $(CFLAGS) $(SANITIZE)
+CC_fuzz = clang-14 -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+CC_bench = $(CC) $(CFLAGS) -mpopcnt
+LD_san = $(CC) $(SANITIZE)
+LD_fuzz = clang-14 -fsanitize=fuzzer,address,undefined
+CONFIGS := rel san fuzz bench
+
+define config_rules
+$(BUILD)/obj/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC_$(1)) $$(XFLAGS) $$(INCLUDES) -MMD -MP -c -o $$@ $$<
+$(BUILD)/obj/$(1)/%.o: %.S
+	@mkdir -p $$(@D)
+	$$(CC_$(1)) $$(INCLUDES) -MMD -MP -c -o $$@ $$<
+# Tests use the kselftest harness, extracted from linux-source.
+$(BUILD)/obj/$(1)/%_test.o: %_test.c | $(LINUX_SRC)/.stamp
+	@mkdir -p $$(@D)
+	$$(CC_$(1)) $$(HARNESS_CFLAGS) $$(INCLUDES) -MMD -MP -c -o $$@ $$<
+endef
+$(foreach c,$(CONFIGS),$(eval $(call config_rules,$(c))))
+# Objects are kept: make would delete them as intermediate files.
+.SECONDARY:
 
 CTL_SRCS := ctl/main.c ctl/cmd_info.c ctl/cmd_run.c ctl/cmd_vm.c \
 	    ctl/output.c ctl/parse.c ctl/vm_client.c \
-	    ctl/netlink/vmtrace_nl.c \
+	    ctl/netlink/vmtrace_nl.c ctl/vmm/payload_image.S \
 	    $(wildcard ctl/vmm/*.c)
-CTL_HDRS := $(wildcard ctl/*.h ctl/netlink/*.h ctl/vmm/*.h ctl/payload/*.h) \
-	    uapi/linux/vmtrace.h
 CTL_LIBS := -lmnl -lxxhash -lpthread
 
 # The built-in guest payloads: freestanding 64-bit code, flat binary,
@@ -85,10 +120,11 @@ kmod: deps
 
 ctl: ctl/vmotionctl
 
-ctl/vmotionctl: $(CTL_SRCS) $(CTL_HDRS) ctl/vmm/payload_image.S \
-		$(BUILD)/payload/payload.bin | deps
-	$(CC) $(CFLAGS) $(CTL_CFLAGS) -I$(BUILD)/payload -o $@ $(CTL_SRCS) \
-		ctl/vmm/payload_image.S $(CTL_LIBS)
+ctl/vmotionctl: $(call objs,rel,$(CTL_SRCS)) | deps
+	$(CC) -o $@ $^ $(CTL_LIBS)
+
+# .incbin is not a dependency -MMD sees.
+$(BUILD)/obj/rel/ctl/vmm/payload_image.o: $(BUILD)/payload/payload.bin
 
 $(BUILD)/payload/payload.bin: ctl/payload/start.S ctl/payload/payload.c \
 		ctl/payload/payload_abi.h ctl/payload/payload.lds
@@ -100,19 +136,20 @@ $(BUILD)/payload/payload.bin: ctl/payload/start.S ctl/payload/payload.c \
 # Host unit tests run under ASan and UBSan.
 unit: $(UNIT_TESTS)
 
-$(BUILD)/unit/parse_test: ctl/tests/parse_test.c ctl/parse.c ctl/parse.h \
-		$(LINUX_SRC)/.stamp
+$(BUILD)/unit/parse_test: $(call objs,san,ctl/tests/parse_test.c ctl/parse.c)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(SANITIZE) -I$(HARNESS) -o $@ $< ctl/parse.c
+	$(LD_san) -o $@ $^
 
 # Lab selftests: built here, run inside the lab.
 selftests: $(SELFTESTS)
 
-$(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) $(wildcard selftests/lib/*.h) \
-		uapi/linux/vmtrace.h $(LINUX_SRC)/.stamp
+# Each links its own object, the selftest library and what
+# SELFTEST_OBJS_<name> adds.
+.SECONDEXPANSION:
+$(BUILD)/selftests/%: $(BUILD)/obj/rel/selftests/%.o \
+		$(call objs,rel,$(SELFTEST_LIB)) $$(SELFTEST_OBJS_$$(*F))
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) -I$(HARNESS) -o $@ \
-		$< $(SELFTEST_LIB) $(LIBNL_LIBS)
+	$(CC) -o $@ $^ $(LIBNL_LIBS) -lm
 
 # The lab boots the reference kernel's vmlinux (uncompressed: PVH boot skips
 # the decompressor) with a busybox initramfs that mounts the host's root.
@@ -151,3 +188,6 @@ demo: all selftests lab-image guest-image
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 	rm -rf $(BUILD) ctl/vmotionctl
+
+# Last, so that no object of theirs becomes the default goal.
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -2,38 +2,29 @@
 # kernel and for userspace, its unit tests, fuzzer, lab test and benchmark.
 
 BITMAP_CODEC := kmod/bitmap_codec.c ctl/bitmap/dirty_set.c
-BITMAP_HDRS := kmod/bitmap_codec.h ctl/bitmap/dirty_set.h \
-	       ctl/bitmap/kcompat.h uapi/linux/vmtrace_bitmap.h
 BITMAP_TEST_SRCS := $(BITMAP_CODEC) ctl/bitmap/tests/patterns.c
-BITMAP_TEST_HDRS := $(BITMAP_HDRS) ctl/bitmap/tests/patterns.h
-BITMAP_INC := -I. -Ictl/bitmap
 BITMAP_FUZZ := $(BUILD)/fuzz/bitmap_decode_fuzz
+
+# The pattern generators share one callback type; not all use every argument.
+$(BUILD)/obj/%/ctl/bitmap/tests/patterns.o: XFLAGS := -Wno-unused-parameter
 
 UNIT_TESTS += $(BUILD)/unit/bitmap_codec_test
 SELFTESTS += $(BUILD)/selftests/vmtrace/bitmap_test
 
 .PHONY: bench-bitmap fuzz-bitmap bitmap-corpus
 
-$(BUILD)/unit/bitmap_codec_test: ctl/bitmap/tests/bitmap_codec_test.c \
-		$(BITMAP_TEST_SRCS) $(BITMAP_TEST_HDRS) $(LINUX_SRC)/.stamp
+$(BUILD)/unit/bitmap_codec_test: $(call objs,san, \
+		ctl/bitmap/tests/bitmap_codec_test.c $(BITMAP_TEST_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(SANITIZE) $(BITMAP_INC) -I$(HARNESS) -o $@ \
-		$< $(BITMAP_TEST_SRCS) -lm
+	$(LD_san) -o $@ $^ -lm
 
 # The lab test links the userspace codec to compare it with the kernel's.
-$(BUILD)/selftests/vmtrace/bitmap_test: selftests/vmtrace/bitmap_test.c \
-		$(BITMAP_TEST_SRCS) $(BITMAP_TEST_HDRS) $(SELFTEST_LIB) \
-		$(wildcard selftests/lib/*.h) $(LINUX_SRC)/.stamp
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) $(BITMAP_INC) -I$(HARNESS) -o $@ \
-		$< $(BITMAP_TEST_SRCS) $(SELFTEST_LIB) $(LIBNL_LIBS) -lm
+SELFTEST_OBJS_bitmap_test = $(call objs,rel,$(BITMAP_TEST_SRCS))
 
 # libFuzzer on the decoder; scripts/check runs it for a bounded time.
-$(BITMAP_FUZZ): ctl/bitmap/tests/fuzz_decode.c $(BITMAP_CODEC) $(BITMAP_HDRS)
+$(BITMAP_FUZZ): $(call objs,fuzz,ctl/bitmap/tests/fuzz_decode.c $(BITMAP_CODEC))
 	@mkdir -p $(@D)
-	clang-14 -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(BITMAP_INC) -o $@ $< $(BITMAP_CODEC)
+	$(LD_fuzz) -o $@ $^
 
 check: $(BITMAP_FUZZ)
 
@@ -46,11 +37,12 @@ fuzz-bitmap: $(BITMAP_FUZZ)
 bitmap-corpus: $(BUILD)/bench/bitmap_bench
 	$(BUILD)/bench/bitmap_bench --corpus ctl/bitmap/fuzz-corpus
 
-$(BUILD)/bench/bitmap_bench: bench/bitmap_bench.c $(BITMAP_TEST_SRCS) \
-		$(BITMAP_TEST_HDRS)
+$(BUILD)/bench/bitmap_bench: $(call objs,bench, \
+		bench/bitmap_bench.c $(BITMAP_TEST_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-unused-parameter -mpopcnt $(BITMAP_INC) -o $@ \
-		$< $(BITMAP_TEST_SRCS) -lroaring -lm
+	$(CC) -o $@ $^ -lroaring -lm
+
+$(BUILD)/obj/bench/bench/bitmap_bench.o: XFLAGS := -Wno-unused-parameter
 
 # Also measures the captured real-guest sets in bench/captured/ (its README),
 # found relative to the top directory, where make runs the bench.

@@ -4,7 +4,6 @@
 
 WORKLOAD_SRCS := guest/workload/main.c guest/workload/options.c \
 		 guest/workload/pages.c ctl/parse.c
-WORKLOAD_HDRS := guest/workload/workload.h ctl/parse.h
 WORKLOAD := $(BUILD)/guest/vmotion-workload
 # Not *_test: scripts/check runs every build/unit/*_test.
 WORKLOAD_HOST := $(BUILD)/unit/vmotion-workload
@@ -12,18 +11,17 @@ WORKLOAD_HOST := $(BUILD)/unit/vmotion-workload
 UNIT_TESTS += $(WORKLOAD_HOST) $(BUILD)/unit/workload_test
 
 # glibc's static libc.a (libc6-dev): the initramfs has no shared libraries.
-$(WORKLOAD): $(WORKLOAD_SRCS) $(WORKLOAD_HDRS)
+$(WORKLOAD): $(call objs,rel,$(WORKLOAD_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -o $@ $(WORKLOAD_SRCS)
+	$(CC) -static -o $@ $^
 
-$(WORKLOAD_HOST): $(WORKLOAD_SRCS) $(WORKLOAD_HDRS)
+$(WORKLOAD_HOST): $(call objs,san,$(WORKLOAD_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $(WORKLOAD_SRCS)
+	$(LD_san) -o $@ $^
 
 # The test finds the workload next to itself in $(BUILD)/unit/.
-$(BUILD)/unit/workload_test: guest/workload/tests/workload_test.c \
-		guest/workload/pages.c $(WORKLOAD_HDRS) $(WORKLOAD_HOST) \
-		$(LINUX_SRC)/.stamp
+$(BUILD)/unit/workload_test: $(call objs,san, \
+		guest/workload/tests/workload_test.c guest/workload/pages.c) \
+		| $(WORKLOAD_HOST)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(SANITIZE) -I$(HARNESS) -o $@ $< \
-		guest/workload/pages.c
+	$(LD_san) -o $@ $^

@@ -3,13 +3,9 @@
 
 CTL_SRCS += ctl/cmd_migrate.c ctl/cmd_receive.c ctl/cmd_handoff.c \
 	    $(wildcard ctl/migrate/*.c)
-CTL_HDRS += $(wildcard ctl/migrate/*.h) uapi/linux/vmotion_wire.h
 # The switchover's dirty set travels in the compacted bitmap format: the
-# one codec, built for userspace.
-CTL_SRCS += kmod/bitmap_codec.c ctl/bitmap/dirty_set.c
-CTL_HDRS += kmod/bitmap_codec.h ctl/bitmap/dirty_set.h ctl/bitmap/kcompat.h \
-	    uapi/linux/vmtrace_bitmap.h
-CTL_CFLAGS += -I. -Ictl/bitmap
+# one codec, built for userspace (mk/bitmap.mk).
+CTL_SRCS += $(BITMAP_CODEC)
 
 # (linux_test, three hops of a Linux guest, was once left out: its third
 # hop found the source VMM gone.  The guest had triple-faulted: without
@@ -22,12 +18,11 @@ UNIT_TESTS += $(BUILD)/unit/wire_test
 
 # The receiver's frame parsing, fed hand-made good and bad frames, under
 # ASan and UBSan like every host unit test.
-$(BUILD)/unit/wire_test: ctl/migrate/tests/wire_test.c ctl/migrate/wire.c \
-		ctl/migrate/pages.c ctl/migrate/wire.h ctl/migrate/pages.h \
-		uapi/linux/vmotion_wire.h $(LINUX_SRC)/.stamp
+WIRE_SRCS := ctl/migrate/wire.c ctl/migrate/pages.c
+$(BUILD)/unit/wire_test: $(call objs,san,ctl/migrate/tests/wire_test.c \
+		$(WIRE_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(SANITIZE) -I$(HARNESS) -o $@ $< \
-		ctl/migrate/wire.c ctl/migrate/pages.c -lxxhash
+	$(LD_san) -o $@ $^ -lxxhash
 
 # libFuzzer target for the same parser: make fuzz-wire (clang);
 # scripts/check runs it for a bounded time.
@@ -39,11 +34,10 @@ fuzz-wire: $(BUILD)/fuzz/wire_fuzz
 
 check: $(BUILD)/fuzz/wire_fuzz
 
-$(BUILD)/fuzz/wire_fuzz: ctl/migrate/tests/wire_fuzz.c ctl/migrate/wire.c \
-		ctl/migrate/pages.c ctl/migrate/wire.h ctl/migrate/pages.h
+$(BUILD)/fuzz/wire_fuzz: $(call objs,fuzz,ctl/migrate/tests/wire_fuzz.c \
+		$(WIRE_SRCS))
 	@mkdir -p $(@D)
-	clang-14 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-o $@ $< ctl/migrate/wire.c ctl/migrate/pages.c -lxxhash
+	$(LD_fuzz) -o $@ $^ -lxxhash
 
 # Real dirty sets for make bench-bitmap: harvests of a Linux guest under
 # two workloads, captured in the lab (bench/capture-dirty-sets) and kept

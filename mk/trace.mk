@@ -7,11 +7,11 @@
 
 .PHONY: bench-trace
 
-$(BUILD)/bench/trace_bench: bench/trace_bench.c $(SELFTEST_LIB) \
-		$(wildcard selftests/lib/*.h) uapi/linux/vmtrace.h
+$(BUILD)/bench/trace_bench: $(call objs,rel,bench/trace_bench.c $(SELFTEST_LIB))
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) -o $@ $< $(SELFTEST_LIB) \
-		$(LIBNL_LIBS)
+	$(CC) -o $@ $^ $(LIBNL_LIBS)
+
+$(BUILD)/obj/rel/bench/trace_bench.o: XFLAGS := $(HARNESS_CFLAGS)
 
 bench-trace: all lab-image $(BUILD)/bench/trace_bench
 	rm -f $(BUILD)/lab/results/trace.json
@@ -20,13 +20,7 @@ bench-trace: all lab-image $(BUILD)/bench/trace_bench
 	cp $(BUILD)/lab/results/trace.json $(BUILD)/bench/trace.json
 
 # track_test reads compacted harvests with the userspace build of the codec.
-$(BUILD)/selftests/vmtrace/track_test: selftests/vmtrace/track_test.c \
-		$(BITMAP_CODEC) $(BITMAP_HDRS) $(SELFTEST_LIB) \
-		$(wildcard selftests/lib/*.h) uapi/linux/vmtrace.h \
-		$(LINUX_SRC)/.stamp
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(LIBNL_CFLAGS) $(BITMAP_INC) -I$(HARNESS) -o $@ \
-		$< $(BITMAP_CODEC) $(SELFTEST_LIB) $(LIBNL_LIBS)
+SELFTEST_OBJS_track_test = $(call objs,rel,$(BITMAP_CODEC))
 
 # make throttle-loop: throttle_test THROTTLE_RUNS times in a row (default
 # 20) in one lab boot, for its flakiness (issue 13); ends with the line
