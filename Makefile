@@ -56,7 +56,7 @@ $(foreach c,$(CONFIGS),$(eval $(call config_rules,$(c))))
 # Objects are kept: make would delete them as intermediate files.
 .SECONDARY:
 
-CTL_SRCS := ctl/main.c ctl/cmd_info.c ctl/cmd_run.c ctl/cmd_vm.c \
+CTL_SRCS := ctl/main.c ctl/cli.c ctl/cmd_info.c ctl/cmd_run.c ctl/cmd_vm.c \
 	    ctl/output.c ctl/parse.c ctl/vm_client.c \
 	    ctl/netlink/vmtrace_nl.c ctl/vmm/payload_image.S \
 	    $(wildcard ctl/vmm/*.c)
@@ -69,7 +69,7 @@ PAYLOAD_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding \
 	-mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static \
 	-no-pie -Wl,-T,ctl/payload/payload.lds -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments
-UNIT_TESTS := $(BUILD)/unit/parse_test
+UNIT_TESTS := $(BUILD)/unit/parse_test $(BUILD)/unit/cli_test
 SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c \
 		selftests/lib/vmm.c ctl/vm_client.c
 SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
@@ -82,10 +82,10 @@ SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
 	     $(BUILD)/selftests/vmm/linux_test \
 	     $(BUILD)/selftests/vmm/bad_input_test
 
-.PHONY: all deps kmod ctl selftests unit lab lab-image guest-image check lint demo \
-	clean help
+.PHONY: all deps kmod ctl man install selftests unit lab lab-image guest-image \
+	check lint demo clean help
 
-all: kmod ctl
+all: kmod ctl man
 
 # Each part of the product may add its own rules, unit tests (UNIT_TESTS)
 # and lab selftests (SELFTESTS) in mk/<part>.mk.
@@ -101,6 +101,7 @@ help:
 	@echo "make bench-migrate vmotion vs QEMU 7.2 and 10.0 live migration (lab; QUICK=1, SET=)"
 	@echo "make throttle-loop  throttle_test THROTTLE_RUNS times (20) in one lab boot"
 	@echo "make deps       install the Debian packages the project needs"
+	@echo "make install    the module, vmotionctl and vmotionctl(8) (DESTDIR=, PREFIX=/usr/local)"
 	@echo "KDIR=...        build the module against another kernel tree"
 
 deps:
@@ -123,6 +124,24 @@ ctl: ctl/vmotionctl
 ctl/vmotionctl: $(call objs,rel,$(CTL_SRCS)) | deps
 	$(CC) -o $@ $^ $(CTL_LIBS)
 
+# vmotionctl(8), from the same option tables as every command's --help.
+man: $(BUILD)/man/vmotionctl.8
+
+$(BUILD)/man/vmotionctl.8: ctl/vmotionctl
+	@mkdir -p $(@D)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		ctl/vmotionctl --man > $@
+
+# Two real hosts: the module (with depmod), vmotionctl and its manual page.
+PREFIX ?= /usr/local
+install: all
+	install -D -m 755 ctl/vmotionctl $(DESTDIR)$(PREFIX)/sbin/vmotionctl
+	install -D -m 644 $(BUILD)/man/vmotionctl.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/vmotionctl.8
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod INSTALL_MOD_PATH=$(DESTDIR) \
+		modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+
 # .incbin is not a dependency -MMD sees.
 $(BUILD)/obj/rel/ctl/vmm/payload_image.o: $(BUILD)/payload/payload.bin
 
@@ -137,6 +156,12 @@ $(BUILD)/payload/payload.bin: ctl/payload/start.S ctl/payload/payload.c \
 unit: $(UNIT_TESTS)
 
 $(BUILD)/unit/parse_test: $(call objs,san,ctl/tests/parse_test.c ctl/parse.c)
+	@mkdir -p $(@D)
+	$(LD_san) -o $@ $^
+
+# The command line's table parser, then vmotionctl itself as a process.
+$(BUILD)/unit/cli_test: $(call objs,san,ctl/tests/cli_test.c ctl/cli.c) \
+		| ctl/vmotionctl
 	@mkdir -p $(@D)
 	$(LD_san) -o $@ $^
 

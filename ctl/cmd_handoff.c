@@ -15,30 +15,38 @@
  * migrate settles a lost COMMIT answer by itself while it can reach the
  * destination (--resolve-timeout); this is for what is left after that.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "migrate/handoff.h"
 #include "vm_client.h"
 #include "vmotionctl.h"
 
-static const struct option handoff_options[] = {
-	{ "control", required_argument, NULL, 'C' },
-	{ "resolve", required_argument, NULL, 'r' },
-	{ "force-resume", no_argument, NULL, 'f' },
-	{ "discard", no_argument, NULL, 'd' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_option handoff_options[] = {
+	{ "control", 'C', "PATH", "the VM's control socket, on either side (required)" },
+	{ "resolve", 'r', "ADDR:PORT",
+	  "committed source: have the destination run the VM, then quit here" },
+	{ "force-resume", 'f', NULL,
+	  "run the VM here by hand; if the other side runs it too, two copies run" },
+	{ "discard", 'd', NULL,
+	  "destination in doubt: drop its copy; if the source committed, none is left" },
+	{ NULL },
 };
 
-static const char usage[] =
-	"usage: vmotionctl handoff --control PATH [--resolve ADDR:PORT | --force-resume | --discard]\n"
-	"  (no option)          show the migration state of the VM at PATH\n"
-	"  --resolve ADDR:PORT  committed source: have the destination run the VM, then quit here\n"
-	"  --force-resume       run the VM here by hand; if the other side runs it too, two copies run\n"
-	"  --discard            destination in doubt: drop its copy; if the source committed, none is left\n";
+static int cmd_handoff(int argc, char **argv);
+
+const struct cli_command handoff_command = {
+	.name = "handoff",
+	.fn = cmd_handoff,
+	.summary = "Show or settle a switchover in doubt (the commit's answer was lost).",
+	.synopsis = "--control PATH [--resolve ADDR:PORT | --force-resume | --discard]",
+	.description = "Without an option, prints the migration state of the VM at PATH.  "
+		       "Documentation/admin-guide/vmotion-protocol.rst has the commit "
+		       "protocol and what each choice risks.",
+	.options = handoff_options,
+};
 
 /* Print the reply without "ok "/"error "; 0 for ok. */
 static int request(struct vm_client *c, const char *req)
@@ -78,25 +86,26 @@ static int resolve(struct vm_client *c, const char *to)
 	return request(c, "quit");
 }
 
-int cmd_handoff(int argc, char **argv)
+static int cmd_handoff(int argc, char **argv)
 {
 	const char *control = NULL, *to = NULL;
 	int c, force = 0, discard = 0, ret;
 	struct vm_client vc;
+	struct cli_parser p;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", handoff_options, NULL)) != -1) {
+	cli_init(&p, &handoff_command, argc, argv);
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'C': control = optarg; break;
-		case 'r': to = optarg; break;
+		case 'C': control = p.arg; break;
+		case 'r': to = p.arg; break;
 		case 'f': force = 1; break;
 		case 'd': discard = 1; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 1;
 		}
 	}
-	if (optind < argc)
-		return fail("handoff: unexpected argument \"%s\"", argv[optind]);
+	if (c == CLI_ERROR)
+		return 1;
+	if (p.optind < argc)
+		return fail("handoff: unexpected argument \"%s\"", argv[p.optind]);
 	if (!control)
 		return fail("handoff: --control PATH is required (see --help)");
 	if (!!to + force + discard > 1)

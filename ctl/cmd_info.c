@@ -2,13 +2,15 @@
 /*
  * vmotionctl info    -- what vmtrace reports about itself and KVM
  * vmotionctl config  -- change vmtrace's module-wide settings
- * vmotionctl status  -- vmtrace's sessions and their statistics
+ * vmotionctl status  -- vmtrace's sessions
+ * vmotionctl trace   -- vmtrace's sessions and all their statistics
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../uapi/linux/vmtrace.h"
+#include "cli.h"
 #include "netlink/vmtrace_nl.h"
 #include "output.h"
 #include "parse.h"
@@ -34,7 +36,7 @@ static int nl_fail(struct vmtrace_nl *nl, const char *what, int err)
 	return 1;
 }
 
-int cmd_info(int argc, char **argv)
+static int cmd_info(int argc, char **argv)
 {
 	struct vmtrace_info info;
 	struct vmtrace_nl *nl;
@@ -65,7 +67,7 @@ int cmd_info(int argc, char **argv)
 	return 0;
 }
 
-int cmd_config(int argc, char **argv)
+static int cmd_config(int argc, char **argv)
 {
 	struct vmtrace_nl *nl;
 	uint64_t us;
@@ -166,14 +168,41 @@ static int list_sessions(int argc, char **argv, bool all)
 	return 0;
 }
 
-/* vmotionctl status: each session, in a line. */
-int cmd_trace_status(int argc, char **argv)
+/* vmotionctl status: each session, its VM and what it tracks. */
+static int cmd_trace_status(int argc, char **argv)
 {
 	return list_sessions(argc, argv, false);
 }
 
 /* vmotionctl trace: each session with every statistic vmtrace keeps. */
-int cmd_trace_stats(int argc, char **argv)
+static int cmd_trace_stats(int argc, char **argv)
 {
 	return list_sessions(argc, argv, true);
 }
+
+const struct cli_command info_command = {
+	.name = "info",
+	.fn = cmd_info,
+	.summary = "Show what vmtrace reports about itself and KVM.",
+};
+
+const struct cli_command config_command = {
+	.name = "config",
+	.fn = cmd_config,
+	.summary = "Change vmtrace's module-wide settings.",
+	.synopsis = "flush-deadline-us MICROSECONDS",
+	.description = "flush-deadline-us: how long a harvest waits for the vCPUs' lazy TLB "
+		       "flushes before it kicks them.",
+};
+
+const struct cli_command status_command = {
+	.name = "status",
+	.fn = cmd_trace_status,
+	.summary = "List vmtrace's sessions: the VM, mode, state, pages and harvests of each.",
+};
+
+const struct cli_command trace_command = {
+	.name = "trace",
+	.fn = cmd_trace_stats,
+	.summary = "List vmtrace's sessions with every statistic vmtrace keeps.",
+};

@@ -24,7 +24,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +45,7 @@
 #include "migrate/sdps.h"
 #include "migrate/tracker.h"
 #include "migrate/wire.h"
+#include "cli.h"
 #include "parse.h"
 #include "vm_client.h"
 #include "vmm/vm.h"
@@ -106,18 +106,35 @@ struct migration {
 	char reason[256];
 };
 
-static const struct option migrate_options[] = {
-	{ "control", required_argument, NULL, 'C' },
-	{ "to", required_argument, NULL, 't' },
-	{ "tracker", required_argument, NULL, 'T' },
-	{ "sdps", required_argument, NULL, 'S' },
-	{ "dump-dirty", required_argument, NULL, 'd' },
-	{ "max-stun", required_argument, NULL, 's' },
-	{ "max-iterations", required_argument, NULL, 'i' },
-	{ "timeout", required_argument, NULL, 'o' },
-	{ "resolve-timeout", required_argument, NULL, 'r' },
-	{ "json", required_argument, NULL, 'j' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_option migrate_options[] = {
+	{ "control", 'C', "SOCKET", "the source VM's control socket (required)" },
+	{ "to", 't', "ADDR:PORT", "where vmotionctl receive listens (required)" },
+	{ "tracker", 'T', "auto|kvm|vmtrace|vmtrace-stock|vmtrace-hierarchical",
+	  "how dirty pages are found (default auto: vmtrace when loaded)" },
+	{ "sdps", 'S', "auto|on|off", "slow the vCPUs when the guest outruns the link (default auto)" },
+	{ "max-stun", 's', "MS", "the switchover's window, 1 to 60000 ms (default 500)" },
+	{ "max-iterations", 'i', "N", "pre-copy passes before giving up, 1 to 10000 (default 30)" },
+	{ "timeout", 'o', "S", "give up and roll back after S seconds, 1 to 86400 (default 300)" },
+	{ "resolve-timeout", 'r', "S",
+	  "ask for a lost commit answer this long, 0 to 86400 (default 60)" },
+	{ "dump-dirty", 'd', "DIR", "write each pass's dirty bitmap into DIR" },
+	{ "json", 'j', "FILE", "write the migration's report as JSON to FILE" },
+	{ NULL },
+};
+
+static int cmd_migrate(int argc, char **argv);
+
+const struct cli_command migrate_command = {
+	.name = "migrate",
+	.fn = cmd_migrate,
+	.summary = "Live-migrate a running VM to a host where vmotionctl receive listens.",
+	.synopsis = "--control SOCKET --to ADDR:PORT [OPTIONS]",
+	.description = "Checks that the destination can run the VM, copies its memory while it "
+		       "runs, then stops it for the switchover within --max-stun and resumes it "
+		       "there.  Any failure before the commit leaves the VM running here; a "
+		       "switchover in doubt keeps it paused on both sides until one is chosen "
+		       "(vmotionctl handoff).",
+	.options = migrate_options,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -167,54 +184,56 @@ static int failed(struct migration *m, const char *fmt, ...)
 
 static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 {
+	struct cli_parser p;
 	uint64_t v;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", migrate_options, NULL)) != -1) {
+	cli_init(&p, &migrate_command, argc, argv);
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'C': m->control = optarg; break;
-		case 't': m->to = optarg; break;
-		case 'T': m->tracker_name = optarg; break;
-		case 'd': m->dump_dirty = optarg; break;
-		case 'S':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "on") &&
-			    strcmp(optarg, "off"))
-				return fail("--sdps \"%s\": auto, on or off",
-					    optarg);
-			m->sdps_mode = optarg;
+		case 'C': m->control = p.arg; break;
+		case 't': m->to = p.arg; break;
+		case 'T': m->tracker_name = p.arg; break;
+		case 'd': m->dump_dirty = p.arg; break;
+		case 'S': {
+			static const char *const modes[] = { "auto", "on", "off", NULL };
+
+			if (cli_choice(&p, modes) < 0)
+				return 1;
+			m->sdps_mode = p.arg;
 			break;
-		case 'j': m->json = optarg; break;
+		}
+		case 'j': m->json = p.arg; break;
 		case 's':
-			if (parse_uint(optarg, 1, 60000, &v))
+			if (parse_uint(p.arg, 1, 60000, &v))
 				return fail("--max-stun \"%s\": milliseconds, 1 to 60000",
-					    optarg);
+					    p.arg);
 			m->max_stun_ms = v;
 			break;
 		case 'i':
-			if (parse_uint(optarg, 1, 10000, &v))
+			if (parse_uint(p.arg, 1, 10000, &v))
 				return fail("--max-iterations \"%s\": 1 to 10000",
-					    optarg);
+					    p.arg);
 			m->max_iterations = v;
 			break;
 		case 'o':
-			if (parse_uint(optarg, 1, 86400, &v))
+			if (parse_uint(p.arg, 1, 86400, &v))
 				return fail("--timeout \"%s\": seconds, 1 to 86400",
-					    optarg);
+					    p.arg);
 			m->timeout_s = v;
 			break;
 		case 'r':
-			if (parse_uint(optarg, 0, 86400, &v))
+			if (parse_uint(p.arg, 0, 86400, &v))
 				return fail("--resolve-timeout \"%s\": seconds, 0 to 86400",
-					    optarg);
+					    p.arg);
 			m->resolve_timeout_s = v;
 			break;
-		default:
-			return fail("migrate: unknown option (see --help)");
 		}
 	}
-	if (optind < argc)
-		return fail("migrate: unexpected argument \"%s\"", argv[optind]);
+	if (c == CLI_ERROR)
+		return 1;
+	if (p.optind < argc)
+		return fail("migrate: unexpected argument \"%s\"", argv[p.optind]);
 	if (!m->control || !m->to)
 		return fail("migrate: --control SOCKET and --to ADDR:PORT are required");
 	return 0;
@@ -1028,7 +1047,7 @@ static int migrate(struct migration *m)
 	return 0;
 }
 
-int cmd_migrate(int argc, char **argv)
+static int cmd_migrate(int argc, char **argv)
 {
 	struct migration m = {
 		.tracker_name = "auto",

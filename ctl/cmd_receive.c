@@ -22,7 +22,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <sched.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@
 #include "migrate/net.h"
 #include "migrate/pages.h"
 #include "migrate/wire.h"
+#include "cli.h"
 #include "parse.h"
 #include "vmm/control.h"
 #include "vmm/layout.h"
@@ -113,17 +113,33 @@ struct receiver {
 	uint64_t nr_pending;
 };
 
-static const struct option receive_options[] = {
-	{ "listen", required_argument, NULL, 'L' },
-	{ "control", required_argument, NULL, 'C' },
-	{ "console", required_argument, NULL, 'S' },
-	{ "log", required_argument, NULL, 'l' },
-	{ "mem-limit", required_argument, NULL, 'm' },
-	{ "cpuid-clear", required_argument, NULL, 'c' },
-	{ "wire-version", required_argument, NULL, 'w' },
-	{ "test-drop", required_argument, NULL, 'D' },
-	{ "vcpu-cpu", required_argument, NULL, 'P' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_option receive_options[] = {
+	{ "listen", 'L', "ADDR:PORT", "accept the migration here (required)" },
+	{ "control", 'C', "PATH", "the received VM's control socket (required)" },
+	{ "console", 'S', "PATH", "serve the VM's serial console on this UNIX socket" },
+	{ "log", 'l', "FILE", "append the VM's serial console to FILE (default: stdout)" },
+	{ "mem-limit", 'm', "SIZE", "refuse VMs with more memory than this" },
+	{ "cpuid-clear", 'c', "LEAF.REG.BIT",
+	  "offer the source a CPU without this feature, e.g. 7.ebx.5 (up to 16; tests)" },
+	{ "wire-version", 'w', "N", "speak this protocol version (tests of the version check)" },
+	{ "vcpu-cpu", 'P', "N", "pin the vCPU threads to this host CPU" },
+	{ "test-drop", 'D', "checkpoint|restored",
+	  "tests: drop the connection at this switchover step" },
+	{ NULL },
+};
+
+static int cmd_receive(int argc, char **argv);
+
+const struct cli_command receive_command = {
+	.name = "receive",
+	.fn = cmd_receive,
+	.summary = "Be the destination of a live migration: take one VM, then run it.",
+	.synopsis = "--listen ADDR:PORT --control PATH [OPTIONS]",
+	.description = "Listens until a migration commits here, then runs the VM as vmotionctl run "
+		       "would.  A migration that fails or is rolled back is discarded and the "
+		       "next one is awaited; a restored VM whose source may have committed is "
+		       "kept paused, never dropped (vmotionctl handoff).",
+	.options = receive_options,
 };
 
 static double now_s(void)
@@ -633,56 +649,58 @@ static int serve(struct receiver *r)
 static int parse_receive_opts(int argc, char **argv, struct receiver *r,
 			      const char **cpuid_clear, int *nclear)
 {
+	struct cli_parser p;
 	uint64_t v;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", receive_options, NULL)) != -1) {
+	cli_init(&p, &receive_command, argc, argv);
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'L': r->listen = optarg; break;
-		case 'C': r->control = optarg; break;
-		case 'S': r->console = optarg; break;
-		case 'l': r->log = optarg; break;
+		case 'L': r->listen = p.arg; break;
+		case 'C': r->control = p.arg; break;
+		case 'S': r->console = p.arg; break;
+		case 'l': r->log = p.arg; break;
 		case 'm':
-			if (parse_size(optarg, &r->mem_limit))
-				return fail("--mem-limit \"%s\": not a size", optarg);
+			if (parse_size(p.arg, &r->mem_limit))
+				return fail("--mem-limit \"%s\": not a size", p.arg);
 			break;
 		case 'c':
 			if (*nclear == 16)
 				return fail("--cpuid-clear: at most 16");
-			cpuid_clear[(*nclear)++] = optarg;
+			cpuid_clear[(*nclear)++] = p.arg;
 			break;
-		case 'D':
-			if (strcmp(optarg, "checkpoint") &&
-			    strcmp(optarg, "restored"))
-				return fail("--test-drop \"%s\": checkpoint or restored",
-					    optarg);
-			r->test_drop = optarg;
+		case 'D': {
+			static const char *const steps[] = { "checkpoint", "restored", NULL };
+
+			if (cli_choice(&p, steps) < 0)
+				return 1;
+			r->test_drop = p.arg;
 			break;
+		}
 		case 'P':
-			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &v))
+			if (parse_uint(p.arg, 0, CPU_SETSIZE - 1, &v))
 				return fail("--vcpu-cpu \"%s\": a host CPU number",
-					    optarg);
+					    p.arg);
 			r->vcpu_cpu = v;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, 65535, &v))
+			if (parse_uint(p.arg, 1, 65535, &v))
 				return fail("--wire-version \"%s\": a version number",
-					    optarg);
+					    p.arg);
 			r->wire_version = v;
 			break;
-		default:
-			return fail("receive: unknown option (see --help)");
 		}
 	}
-	if (optind < argc)
-		return fail("receive: unexpected argument \"%s\"", argv[optind]);
+	if (c == CLI_ERROR)
+		return 1;
+	if (p.optind < argc)
+		return fail("receive: unexpected argument \"%s\"", argv[p.optind]);
 	if (!r->listen || !r->control)
 		return fail("receive: --listen ADDR:PORT and --control PATH are required");
 	return 0;
 }
 
-int cmd_receive(int argc, char **argv)
+static int cmd_receive(int argc, char **argv)
 {
 	struct receiver r = {
 		.mem_limit = MEM_MAX,

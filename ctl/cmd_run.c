@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "parse.h"
 #include "vmm/boot_linux.h"
 #include "vmm/control.h"
@@ -44,31 +44,44 @@ struct run_opts {
 	const char *shutdown_dump;
 };
 
-static const struct option run_options[] = {
-	{ "kernel", required_argument, NULL, 'k' },
-	{ "initrd", required_argument, NULL, 'i' },
-	{ "cmdline", required_argument, NULL, 'c' },
-	{ "mem", required_argument, NULL, 'm' },
-	{ "cpus", required_argument, NULL, 'n' },
-	{ "control", required_argument, NULL, 'C' },
-	{ "console", required_argument, NULL, 'S' },
-	{ "log", required_argument, NULL, 'l' },
-	{ "hugepages", required_argument, NULL, 'H' },
-	{ "payload", required_argument, NULL, 'p' },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "wss", required_argument, NULL, 'w' },
-	{ "touch-all", no_argument, NULL, 'A' },
-	{ "order", required_argument, NULL, 'O' },
-	{ "tick-hz", required_argument, NULL, 'T' },
-	{ "restore", required_argument, NULL, 'R' },
-	{ "mem-file", required_argument, NULL, 'M' },
-	{ "vcpu-cpu", required_argument, NULL, 'P' },
-	{ "shutdown-dump", required_argument, NULL, 'D' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_option run_options[] = {
+	{ "kernel", 'k', "BZIMAGE", "boot this Linux bzImage" },
+	{ "initrd", 'i', "FILE", "its initramfs (with --kernel)" },
+	{ "cmdline", 'c', "STRING", "its command line (default \"console=ttyS0 panic=-1\")" },
+	{ "payload", 'p', "idle|dirty", "run a built-in payload instead of Linux" },
+	{ "restore", 'R', "STATE", "continue a VM saved by save or sent by migrate" },
+	{ "mem-file", 'M', "FILE", "the restored VM's memory (with --restore)" },
+	{ "mem", 'm', "SIZE", "guest memory, 16M to 3G (default 256M)" },
+	{ "cpus", 'n', "N", "vCPUs, up to what KVM allows, at most 64 (default 1)" },
+	{ "hugepages", 'H', "2M|1G", "back guest memory with hugetlbfs pages" },
+	{ "control", 'C', "PATH", "listen for control requests on this UNIX socket" },
+	{ "console", 'S', "PATH", "serve the guest's serial console on this UNIX socket" },
+	{ "log", 'l', "FILE", "append the guest's serial console to FILE (default: stdout)" },
+	{ "rate", 'r', "RATE", "dirty payload: bytes written per second, e.g. 200M/s" },
+	{ "wss", 'w', "P%", "dirty payload: working set, percent of memory (default 30%)" },
+	{ "touch-all", 'A', NULL, "dirty payload: touch all memory once first" },
+	{ "order", 'O', "seq|random", "dirty payload: order of the writes (default seq)" },
+	{ "tick-hz", 'T', "HZ", "payload: timer ticks per second" },
+	{ "vcpu-cpu", 'P', "N", "pin the vCPU threads to this host CPU" },
+	{ "shutdown-dump", 'D', "FILE", "on a guest shutdown, write the first 2 MiB of its memory here" },
+	{ NULL },
+};
+
+static int cmd_run(int argc, char **argv);
+
+const struct cli_command run_command = {
+	.name = "run",
+	.fn = cmd_run,
+	.summary = "Run a VM: a Linux kernel, a built-in payload, or a saved or migrated VM.",
+	.synopsis = "--kernel BZIMAGE | --payload idle|dirty | --restore STATE --mem-file FILE [OPTIONS]",
+	.description = "The VM runs until the guest powers off or a quit request arrives on "
+		       "its control socket, which is also where migrate finds it.",
+	.options = run_options,
 };
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
+	struct cli_parser p;
 	uint64_t v;
 	int c;
 
@@ -79,62 +92,62 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		.payload = { .wss_percent = 30 },
 		.vcpu_cpu = -1,
 	};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+	cli_init(&p, &run_command, argc, argv);
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'k': o->kernel = optarg; break;
-		case 'i': o->initrd = optarg; break;
-		case 'c': o->cmdline = optarg; break;
-		case 'C': o->control = optarg; break;
-		case 'S': o->console = optarg; break;
-		case 'l': o->log = optarg; break;
-		case 'p': o->payload.name = optarg; break;
-		case 'R': o->restore = optarg; break;
-		case 'M': o->mem_file = optarg; break;
-		case 'D': o->shutdown_dump = optarg; break;
+		case 'k': o->kernel = p.arg; break;
+		case 'i': o->initrd = p.arg; break;
+		case 'c': o->cmdline = p.arg; break;
+		case 'C': o->control = p.arg; break;
+		case 'S': o->console = p.arg; break;
+		case 'l': o->log = p.arg; break;
+		case 'p': o->payload.name = p.arg; break;
+		case 'R': o->restore = p.arg; break;
+		case 'M': o->mem_file = p.arg; break;
+		case 'D': o->shutdown_dump = p.arg; break;
 		case 'm':
-			if (parse_size(optarg, &o->mem_size))
-				return fail("--mem \"%s\": not a size", optarg);
+			if (parse_size(p.arg, &o->mem_size))
+				return fail("--mem \"%s\": not a size", p.arg);
 			if (o->mem_size % VM_PAGE_SIZE)
 				return fail("--mem %s: not a multiple of the 4 KiB page size",
-					    optarg);
+					    p.arg);
 			if (o->mem_size < MEM_MIN || o->mem_size > MEM_MAX)
 				return fail("--mem %s: must be %llu MiB to %llu GiB",
-					    optarg, MEM_MIN >> 20, MEM_MAX >> 30);
+					    p.arg, MEM_MIN >> 20, MEM_MAX >> 30);
 			o->mem_set = true;
 			break;
 		case 'n':
-			if (parse_uint(optarg, 1, 1024, &v))
-				return fail("--cpus \"%s\": not a vCPU count", optarg);
+			if (parse_uint(p.arg, 1, 1024, &v))
+				return fail("--cpus \"%s\": not a vCPU count", p.arg);
 			o->cpus = v;
 			o->cpus_set = true;
 			break;
 		case 'H':
-			if (!strcmp(optarg, "2M"))
+			if (!strcmp(p.arg, "2M"))
 				o->backing = VM_BACKING_2M;
-			else if (!strcmp(optarg, "1G"))
+			else if (!strcmp(p.arg, "1G"))
 				o->backing = VM_BACKING_1G;
 			else
-				return fail("--hugepages \"%s\": 2M or 1G", optarg);
+				return fail("--hugepages \"%s\": 2M or 1G", p.arg);
 			break;
 		case 'r': {
-			char *slash = strstr(optarg, "/s");
+			char *slash = strstr(p.arg, "/s");
 
 			if (slash && !slash[2])
 				*slash = '\0';
-			if (parse_size(optarg, &o->payload.rate))
+			if (parse_size(p.arg, &o->payload.rate))
 				return fail("--rate \"%s\": not a rate (e.g. 200M/s)",
-					    optarg);
+					    p.arg);
 			break;
 		}
 		case 'w': {
-			char *pct = strchr(optarg, '%');
+			char *pct = strchr(p.arg, '%');
 
 			if (pct && !pct[1])
 				*pct = '\0';
-			if (parse_uint(optarg, 1, 100, &v))
+			if (parse_uint(p.arg, 1, 100, &v))
 				return fail("--wss \"%s\": a percentage, 1%% to 100%%",
-					    optarg);
+					    p.arg);
 			o->payload.wss_percent = v;
 			break;
 		}
@@ -142,30 +155,30 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			o->payload.touch_all = true;
 			break;
 		case 'O':
-			if (!strcmp(optarg, "random"))
+			if (!strcmp(p.arg, "random"))
 				o->payload.random = true;
-			else if (strcmp(optarg, "seq"))
+			else if (strcmp(p.arg, "seq"))
 				return fail("--order \"%s\": seq or random",
-					    optarg);
+					    p.arg);
 			break;
 		case 'P':
-			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &v))
+			if (parse_uint(p.arg, 0, CPU_SETSIZE - 1, &v))
 				return fail("--vcpu-cpu \"%s\": a host CPU number",
-					    optarg);
+					    p.arg);
 			o->vcpu_cpu = v;
 			break;
 		case 'T':
-			if (parse_uint(optarg, 1, 10000, &v))
+			if (parse_uint(p.arg, 1, 10000, &v))
 				return fail("--tick-hz \"%s\": 1 to 10000",
-					    optarg);
+					    p.arg);
 			o->payload.tick_hz = v;
 			break;
-		default:
-			return fail("run: unknown option (see --help)");
 		}
 	}
-	if (optind < argc)
-		return fail("run: unexpected argument \"%s\"", argv[optind]);
+	if (c == CLI_ERROR)
+		return 1;
+	if (p.optind < argc)
+		return fail("run: unexpected argument \"%s\"", argv[p.optind]);
 	if (!!o->kernel + !!o->payload.name + !!o->restore != 1)
 		return fail("run: give exactly one of --kernel, --payload, --restore");
 	if (!!o->restore != !!o->mem_file)
@@ -239,7 +252,7 @@ static int serial_irq(void *opaque, int level)
 	return vm_irq_line(opaque, SERIAL_IRQ, level);
 }
 
-int cmd_run(int argc, char **argv)
+static int cmd_run(int argc, char **argv)
 {
 	const struct state_header *h;
 	struct control *ctl = NULL;

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "vm_client.h"
 #include "vmotionctl.h"
 
@@ -46,40 +46,67 @@ static int write_file(const char *what, const char *path, const void *buf,
 	return 0;
 }
 
-int cmd_ctl(int argc, char **argv)
+static const struct cli_option ctl_options[] = {
+	{ "control", 'C', "PATH", "the VM's control socket (required)" },
+	{ NULL },
+};
+
+static int cmd_ctl(int argc, char **argv);
+
+const struct cli_command ctl_command = {
+	.name = "ctl",
+	.fn = cmd_ctl,
+	.summary = "Send one request to a running VM and print its reply.",
+	.synopsis = "--control PATH REQUEST [ARG]",
+	.description = "The requests (pause, resume, status, save-state, get-dirty, quit, ...) "
+		       "are in Documentation/admin-guide/vmotionctl.rst; a reply with a body "
+		       "writes the body to stdout.",
+	.options = ctl_options,
+};
+
+static int cmd_ctl(int argc, char **argv)
 {
+	const char *control = NULL, *request, *arg;
+	struct cli_parser p;
 	struct vm_client c;
 	char req[256];
 	size_t body;
-	char *p;
+	char *buf;
 	int ret;
 
-	if (argc < 4 || strcmp(argv[1], "--control"))
-		return fail("usage: ctl --control PATH REQUEST [ARG]");
-	snprintf(req, sizeof(req), "%s%s%s", argv[3], argc > 4 ? " " : "",
-		 argc > 4 ? argv[4] : "");
-	if (vm_client_connect(&c, argv[2]))
+	cli_init(&p, &ctl_command, argc, argv);
+	while ((ret = cli_next(&p)) > 0)
+		control = p.arg;
+	if (ret == CLI_ERROR)
+		return 1;
+	if (!control || p.optind >= argc || argc - p.optind > 2)
+		return fail("usage: ctl --control PATH REQUEST [ARG] (see ctl --help)");
+	request = argv[p.optind];
+	arg = p.optind + 1 < argc ? argv[p.optind + 1] : NULL;
+	snprintf(req, sizeof(req), "%s%s%s", request, arg ? " " : "",
+		 arg ? arg : "");
+	if (vm_client_connect(&c, control))
 		return 1;
 	ret = vm_client_request(&c, req, NULL);
 	if (ret < 0) {
 		vm_client_close(&c);
-		return fail("%s: connection lost", argv[2]);
+		return fail("%s: connection lost", control);
 	}
 	if (ret) {
 		vm_client_close(&c);
 		return fail("%s", c.reply + (strncmp(c.reply, "error ", 6) ? 0 : 6));
 	}
 	/* Replies with a body say its size: "ok <bytes>". */
-	if ((!strcmp(argv[3], "save-state") || !strcmp(argv[3], "get-dirty")) &&
+	if ((!strcmp(request, "save-state") || !strcmp(request, "get-dirty")) &&
 	    sscanf(c.reply, "ok %zu", &body) == 1) {
-		p = malloc(body ? body : 1);
-		if (!p || vm_client_read_body(&c, p, body) ||
-		    fwrite(p, 1, body, stdout) != body) {
-			free(p);
+		buf = malloc(body ? body : 1);
+		if (!buf || vm_client_read_body(&c, buf, body) ||
+		    fwrite(buf, 1, body, stdout) != body) {
+			free(buf);
 			vm_client_close(&c);
-			return fail("%s: short body", argv[3]);
+			return fail("%s: short body", request);
 		}
-		free(p);
+		free(buf);
 	} else {
 		printf("%s\n", c.reply);
 	}
@@ -103,34 +130,50 @@ static int copy_memory(int mem_fd, const char *path)
 	return ret;
 }
 
-int cmd_save(int argc, char **argv)
+static const struct cli_option save_options[] = {
+	{ "control", 'C', "PATH", "the VM's control socket (required)" },
+	{ "state", 's', "FILE", "write the VM's state (vCPUs, devices) here (required)" },
+	{ "mem-file", 'm', "FILE", "write its memory here (required)" },
+	{ "quit", 'q', NULL, "stop the VM once saved, for run --restore elsewhere" },
+	{ NULL },
+};
+
+static int cmd_save(int argc, char **argv);
+
+const struct cli_command save_command = {
+	.name = "save",
+	.fn = cmd_save,
+	.summary = "Checkpoint a running VM to files, then resume it (or quit).",
+	.synopsis = "--control PATH --state FILE --mem-file FILE [--quit]",
+	.description = "vmotionctl run --restore STATE --mem-file FILE continues it.",
+	.options = save_options,
+};
+
+static int cmd_save(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'c' },
-		{ "state", required_argument, NULL, 's' },
-		{ "mem-file", required_argument, NULL, 'm' },
-		{ "quit", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *control = NULL, *state = NULL, *mem = NULL;
 	int fds[2] = { -1, -1 }, opt, ret = 1;
+	struct cli_parser p;
 	bool quit = false;
 	struct vm_client c;
 	size_t len;
 	void *blob = NULL;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_init(&p, &save_command, argc, argv);
+	while ((opt = cli_next(&p)) > 0) {
 		switch (opt) {
-		case 'c': control = optarg; break;
-		case 's': state = optarg; break;
-		case 'm': mem = optarg; break;
+		case 'C': control = p.arg; break;
+		case 's': state = p.arg; break;
+		case 'm': mem = p.arg; break;
 		case 'q': quit = true; break;
-		default: return fail("save: unknown option");
 		}
 	}
+	if (opt == CLI_ERROR)
+		return 1;
+	if (p.optind < argc)
+		return fail("save: unexpected argument \"%s\"", argv[p.optind]);
 	if (!control || !state || !mem)
-		return fail("usage: save --control PATH --state FILE --mem-file FILE [--quit]");
+		return fail("save: --control, --state and --mem-file are required (see save --help)");
 	if (vm_client_connect(&c, control))
 		return 1;
 	if (vm_client_request(&c, "lock", NULL) ||

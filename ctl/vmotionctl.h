@@ -10,15 +10,10 @@ extern bool opt_json;
 /* Print "vmotionctl: <msg>" to stderr; returns 1 for `return fail(...)`. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-int cmd_info(int argc, char **argv);
-int cmd_config(int argc, char **argv);
-int cmd_trace_status(int argc, char **argv);
-int cmd_trace_stats(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_ctl(int argc, char **argv);
-int cmd_save(int argc, char **argv);
-int cmd_migrate(int argc, char **argv);
-int cmd_receive(int argc, char **argv);
-int cmd_handoff(int argc, char **argv);
+/* The commands, each in its file: its options, parser and body. */
+struct cli_command;
+extern const struct cli_command run_command, ctl_command, save_command,
+	migrate_command, receive_command, handoff_command, status_command,
+	trace_command, info_command, config_command;
 
 #endif

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the command line: ctl/cli.c on a table of its own
+ * (what it accepts, what it refuses and the message naming the option),
+ * then the real vmotionctl (ctl/vmotionctl, or $VMOTIONCTL) as a
+ * process: every command answers --help with its options, one line each,
+ * the manual page names every one of them, and bad input is refused with
+ * a message that says what was wrong.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../cli.h"
+#include "kselftest_harness.h"
+
+enum { K_SIZE = 1, K_SIDE, K_FLAG, K_MAX_A, K_MAX_B };
+
+static const struct cli_option opts[] = {
+	{ "size", K_SIZE, "SIZE", "a size" },
+	{ "side", K_SIDE, "left|right", "a side" },
+	{ "flag", K_FLAG, NULL, "a flag" },
+	{ "max-a", K_MAX_A, "N", "one maximum" },
+	{ "max-b", K_MAX_B, "N", "another" },
+	{ NULL },
+};
+
+static const struct cli_command cmd = {
+	.name = "demo",
+	.summary = "A command of the test's own.",
+	.synopsis = "--size SIZE [OPTIONS] OPERAND",
+	.options = opts,
+};
+
+/* What fn wrote to stderr while it ran, in buf. */
+static void capture_stderr(char *buf, size_t len, void (*fn)(void *), void *arg)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, len - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+}
+
+struct run {
+	char *argv[8];
+	int argc;
+	int keys[8];
+	const char *args[8];
+	int n, last, optind;
+};
+
+static void parse_all(void *arg)
+{
+	struct run *r = arg;
+	struct cli_parser p;
+	int c;
+
+	cli_init(&p, &cmd, r->argc, r->argv);
+	while ((c = cli_next(&p)) > 0 && r->n < 8) {
+		r->keys[r->n] = c;
+		r->args[r->n++] = p.arg;
+	}
+	r->last = c;
+	r->optind = p.optind;
+}
+
+#define RUN(r, ...) do {						\
+	static char *v[] = { "demo", __VA_ARGS__, NULL };		\
+	memset(&(r), 0, sizeof(r));					\
+	for ((r).argc = 0; v[(r).argc]; (r).argc++)			\
+		(r).argv[(r).argc] = v[(r).argc];			\
+} while (0)
+
+TEST(values_flags_and_operands)
+{
+	char err[512];
+	struct run r;
+
+	RUN(r, "--size", "4M", "--flag", "--side=left", "op", "--size");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	ASSERT_EQ(CLI_END, r.last);
+	ASSERT_EQ(3, r.n);
+	EXPECT_EQ(K_SIZE, r.keys[0]);
+	EXPECT_STREQ("4M", r.args[0]);
+	EXPECT_EQ(K_FLAG, r.keys[1]);
+	EXPECT_EQ(NULL, r.args[1]);
+	EXPECT_EQ(K_SIDE, r.keys[2]);
+	EXPECT_STREQ("left", r.args[2]);
+	/* The first operand ends the options; what follows is operands. */
+	EXPECT_EQ(5, r.optind);
+	EXPECT_STREQ("", err);
+}
+
+TEST(double_dash_and_prefixes)
+{
+	char err[512];
+	struct run r;
+
+	RUN(r, "--fl", "--si=2", "--", "--flag");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	/* "--si" is a prefix of --size and --side: ambiguous. */
+	EXPECT_EQ(CLI_ERROR, r.last);
+	EXPECT_EQ(1, r.n);
+	EXPECT_EQ(K_FLAG, r.keys[0]);
+	EXPECT_NE(NULL, strstr(err, "\"--si\" is ambiguous: --size or --side"));
+
+	RUN(r, "--siz", "1", "--", "--flag");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	EXPECT_EQ(CLI_END, r.last);
+	EXPECT_EQ(1, r.n);
+	EXPECT_EQ(K_SIZE, r.keys[0]);
+	EXPECT_EQ(4, r.optind);	/* after "--": "--flag" is an operand */
+}
+
+TEST(refusals_name_the_option)
+{
+	char err[512];
+	struct run r;
+
+	RUN(r, "--bogus");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	EXPECT_EQ(CLI_ERROR, r.last);
+	EXPECT_NE(NULL, strstr(err, "vmotionctl demo: unknown option \"--bogus\""));
+	EXPECT_NE(NULL, strstr(err, "vmotionctl demo --help"));
+
+	RUN(r, "-x");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	EXPECT_EQ(CLI_ERROR, r.last);
+	EXPECT_NE(NULL, strstr(err, "unknown option \"-x\""));
+
+	RUN(r, "--size");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	EXPECT_EQ(CLI_ERROR, r.last);
+	EXPECT_NE(NULL, strstr(err, "--size needs a value: SIZE"));
+
+	RUN(r, "--flag=yes");
+	capture_stderr(err, sizeof(err), parse_all, &r);
+	EXPECT_EQ(CLI_ERROR, r.last);
+	EXPECT_NE(NULL, strstr(err, "--flag takes no value"));
+}
+
+static void choose(void *arg)
+{
+	static const char *const sides[] = { "left", "middle", "right", NULL };
+	struct run *r = arg;
+	struct cli_parser p;
+
+	cli_init(&p, &cmd, r->argc, r->argv);
+	r->keys[0] = cli_next(&p);
+	r->last = cli_choice(&p, sides);
+}
+
+TEST(choices_list_what_is_accepted)
+{
+	char err[512];
+	struct run r;
+
+	RUN(r, "--side", "right");
+	capture_stderr(err, sizeof(err), choose, &r);
+	EXPECT_EQ(K_SIDE, r.keys[0]);
+	EXPECT_EQ(2, r.last);
+	EXPECT_STREQ("", err);
+
+	RUN(r, "--side", "up");
+	capture_stderr(err, sizeof(err), choose, &r);
+	EXPECT_EQ(-1, r.last);
+	EXPECT_NE(NULL, strstr(err, "--side \"up\": one of left, middle or right"));
+}
+
+TEST(help_is_asked_only_as_an_option)
+{
+	char *a[] = { "demo", "--size", "--help", "op", NULL };
+	char *b[] = { "demo", "--flag", "-h", NULL };
+	char *c[] = { "demo", "op", "--help", NULL };
+	char *d[] = { "demo", "--size=1", "--help", NULL };
+
+	EXPECT_EQ(0, cli_wants_help(&cmd, 4, a));	/* --size's value */
+	EXPECT_EQ(1, cli_wants_help(&cmd, 3, b));
+	EXPECT_EQ(0, cli_wants_help(&cmd, 3, c));	/* an operand */
+	EXPECT_EQ(1, cli_wants_help(&cmd, 3, d));
+}
+
+TEST(help_has_a_line_per_option)
+{
+	const struct cli_option *o;
+	char *text = NULL, line[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cli_print_help(f, &cmd);
+	fclose(f);
+	EXPECT_EQ(0, strncmp(text, "usage: vmotionctl demo --size SIZE", 34));
+	for (o = opts; o->name; o++) {
+		snprintf(line, sizeof(line), "\n  --%s%s%s ", o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		EXPECT_NE(NULL, strstr(text, line)) TH_LOG("no line for --%s", o->name);
+	}
+	EXPECT_NE(NULL, strstr(text, "\n  --help "));
+	free(text);
+}
+
+/* Run vmotionctl with args; its stdout and stderr, and its exit status. */
+static int vmotionctl(const char *args, char **out, char **err)
+{
+	const char *bin = getenv("VMOTIONCTL") ? getenv("VMOTIONCTL") : "ctl/vmotionctl";
+	char cmdline[512], errpath[] = "/tmp/cli_test.XXXXXX";
+	int fd = mkstemp(errpath), status;
+	size_t len = 0, n;
+	FILE *p, *o;
+	char buf[4096];
+
+	close(fd);
+	snprintf(cmdline, sizeof(cmdline), "%s %s 2>%s", bin, args, errpath);
+	o = open_memstream(out, &len);
+	p = popen(cmdline, "r");
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		fwrite(buf, 1, n, o);
+	status = pclose(p);
+	fclose(o);
+	p = fopen(errpath, "r");
+	o = open_memstream(err, &len);
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		fwrite(buf, 1, n, o);
+	fclose(p);
+	fclose(o);
+	unlink(errpath);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(every_command_has_help_and_a_man_section)
+{
+	char *top, *toperr, *man, *manerr, *line, *save = NULL;
+	int commands = 0;
+
+	ASSERT_EQ(0, vmotionctl("--help", &top, &toperr));
+	ASSERT_EQ(0, vmotionctl("--man", &man, &manerr));
+	EXPECT_EQ(0, strncmp(man, ".TH VMOTIONCTL 8 ", 17));
+	line = strstr(top, "commands:\n");
+	ASSERT_NE(NULL, line);
+	for (line = strtok_r(line + 10, "\n", &save); line && line[0] == ' ';
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[32], args[64], section[64], *help, *herr, *h, *hsave = NULL;
+		int options = 0;
+
+		if (sscanf(line, " %31s", name) != 1 || name[0] == '-')
+			break;
+		commands++;
+		snprintf(args, sizeof(args), "%s --help", name);
+		ASSERT_EQ(0, vmotionctl(args, &help, &herr)) TH_LOG("%s", args);
+		snprintf(section, sizeof(section), ".SS \"%s\"\n", name);
+		EXPECT_NE(NULL, strstr(man, section)) TH_LOG("man: no %s", name);
+		/* Each "  --option" line of --help is in the manual page. */
+		for (h = strtok_r(help, "\n", &hsave); h; h = strtok_r(NULL, "\n", &hsave)) {
+			char opt[64], esc[160], *e = esc;
+			const char *s;
+
+			if (strncmp(h, "  --", 4) || sscanf(h + 4, "%63s", opt) != 1 ||
+			    !strcmp(opt, "help"))
+				continue;
+			options++;
+			e += sprintf(e, ".B \\-\\-");
+			for (s = opt; *s; s++)
+				e += sprintf(e, *s == '-' ? "\\-" : "%c", *s);
+			EXPECT_NE(NULL, strstr(man, esc)) TH_LOG("man: no --%s of %s", opt, name);
+		}
+		if (!strcmp(name, "migrate"))
+			EXPECT_LE(10, options);
+		free(help);
+		free(herr);
+	}
+	EXPECT_LE(10, commands);
+	free(top);
+	free(toperr);
+	free(man);
+	free(manerr);
+}
+
+TEST(bad_input_is_named)
+{
+	static const struct { const char *args, *says; } cases[] = {
+		{ "migrate --bogus", "unknown option \"--bogus\"" },
+		{ "migrate --control /x --to", "--to needs a value: ADDR:PORT" },
+		{ "migrate --control /x --to h:1 --sdps maybe", "--sdps \"maybe\": one of auto, on or off" },
+		{ "migrate --control /x --to h:1 --max 5", "\"--max\" is ambiguous" },
+		{ "migrate --control /x --to h:1 --max-stun 0", "--max-stun \"0\"" },
+		{ "migrate --to h:1", "--control SOCKET and --to ADDR:PORT are required" },
+		{ "run --payload idle --mem 1x", "--mem \"1x\": not a size" },
+		{ "run --payload idle --touch-all=1", "--touch-all takes no value" },
+		{ "receive --listen h:1 --control /x --test-drop never", "one of checkpoint or restored" },
+		{ "handoff --control /x --force-resume --discard", "exclude each other" },
+		{ "save --control /x", "are required" },
+		{ "ctl --control /x", "REQUEST" },
+		{ "nosuchcommand", "unknown command" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out, *err;
+		int rc = vmotionctl(cases[i].args, &out, &err);
+
+		EXPECT_NE(0, rc) TH_LOG("%s", cases[i].args);
+		EXPECT_NE(NULL, strstr(err, cases[i].says))
+			TH_LOG("%s: said \"%s\"", cases[i].args, err);
+		free(out);
+		free(err);
+	}
+}
+
+TEST_HARNESS_MAIN
