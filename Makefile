@@ -69,9 +69,10 @@ PAYLOAD_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding \
 	-mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static \
 	-no-pie -Wl,-T,ctl/payload/payload.lds -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments
-UNIT_TESTS := $(BUILD)/unit/parse_test $(BUILD)/unit/cli_test
-SELFTEST_LIB := selftests/lib/genl.c selftests/lib/module.c \
-		selftests/lib/vmm.c ctl/vm_client.c
+UNIT_TESTS := $(BUILD)/unit/parse_test $(BUILD)/unit/cli_test \
+	      $(BUILD)/unit/report_test
+SELFTEST_LIB := selftests/lib/genl.c selftests/lib/report.c \
+		selftests/lib/module.c selftests/lib/vmm.c ctl/vm_client.c
 SELFTESTS := $(BUILD)/selftests/vmtrace/module_test \
 	     $(BUILD)/selftests/vmtrace/netlink_test \
 	     $(BUILD)/selftests/vmtrace/track_test \
@@ -159,6 +160,12 @@ $(BUILD)/unit/parse_test: $(call objs,san,ctl/tests/parse_test.c ctl/parse.c)
 	@mkdir -p $(@D)
 	$(LD_san) -o $@ $^
 
+# The selftests' reader of vmotionctl's JSON reports, on a recorded one.
+$(BUILD)/unit/report_test: $(call objs,san,selftests/lib/tests/report_test.c \
+		selftests/lib/report.c)
+	@mkdir -p $(@D)
+	$(LD_san) -o $@ $^ -ljson-c
+
 # The command line's table parser, then vmotionctl itself as a process.
 $(BUILD)/unit/cli_test: $(call objs,san,ctl/tests/cli_test.c ctl/cli.c) \
 		| ctl/vmotionctl
@@ -174,7 +181,7 @@ selftests: $(SELFTESTS)
 $(BUILD)/selftests/%: $(BUILD)/obj/rel/selftests/%.o \
 		$(call objs,rel,$(SELFTEST_LIB)) $$(SELFTEST_OBJS_$$(*F))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBNL_LIBS) -lm
+	$(CC) -o $@ $^ $(LIBNL_LIBS) -ljson-c -lm
 
 # The lab boots the reference kernel's vmlinux (uncompressed: PVH boot skips
 # the decompressor) with a busybox initramfs that mounts the host's root.

@@ -9,7 +9,7 @@
 
 $(BUILD)/bench/trace_bench: $(call objs,rel,bench/trace_bench.c $(SELFTEST_LIB))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBNL_LIBS)
+	$(CC) -o $@ $^ $(LIBNL_LIBS) -ljson-c
 
 $(BUILD)/obj/rel/bench/trace_bench.o: XFLAGS := $(HARNESS_CFLAGS)
 

@@ -16,6 +16,7 @@
  * always be resumed in exactly one place.  In each case the guest that
  * runs in the end verifies every page of its memory.
  */
+#include "../lib/report.h"
 #include "migrate.h"
 #include "fault_relay.h"
 #include "kselftest_harness.h"
@@ -220,13 +221,13 @@ TEST_F_TIMEOUT(ho, exactly_one_copy_runs, 150)
 		TH_LOG("the fault never struck; migrate exited %d: %s", rc, json);
 	if (variant->ends == ON_SOURCE) {
 		EXPECT_EQ(1, rc);
-		EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
+		EXPECT_STREQ("rolled-back", report_str(json, "result"))
 			TH_LOG("%s", json);
 		expect_running_intact(_metadata, &p->src);
 		expect_no_destination_copy(_metadata, p);
 	} else {
 		EXPECT_EQ(0, rc);
-		EXPECT_NE(NULL, strstr(json, "\"result\": \"ok\"")) TH_LOG("%s", json);
+		EXPECT_STREQ("ok", report_str(json, "result")) TH_LOG("%s", json);
 		EXPECT_NE(NULL, strstr(mt_slurp(p->out), "resolved: the VM runs at the destination"));
 		expect_running_intact(_metadata, &p->dst);
 		/* The source copy is gone for good. */

@@ -6,6 +6,7 @@
  * has not gone backwards and the memory hashes were equal.  One boot
  * (~30 s in the lab) serves all hops.
  */
+#include "../lib/report.h"
 #include "migrate.h"
 #include "kselftest_harness.h"
 
@@ -70,12 +71,12 @@ TEST_F_TIMEOUT(hops, three_hops_shell_answers, 280)
 			vmm_dump(&self->v[i - 1]);
 		}
 		report = mt_slurp(json);
-		EXPECT_NE(NULL, strstr(report, "\"memory_hash_equal\": true"));
+		EXPECT_EQ(1, report_bool(report, "memory_hash_equal"));
 		TH_LOG("hop %d: total %.0f ms, stun %.1f ms (predicted %.1f), %.0f bytes",
-		       i, mt_json_num(report, "total_ms"),
-		       mt_json_num(report, "stun_ms"),
-		       mt_json_num(report, "predicted_stun_ms"),
-		       mt_json_num(report, "bytes_sent"));
+		       i, report_num(report, "total_ms"),
+		       report_num(report, "stun_ms"),
+		       report_num(report, "predicted_stun_ms"),
+		       report_num(report, "bytes_sent"));
 		EXPECT_EQ(0, vmm_wait(&self->v[i - 1], 10));
 		self->console = vmm_console_open(&self->v[i]);
 		ASSERT_LE(0, self->console);

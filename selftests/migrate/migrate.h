@@ -2,8 +2,8 @@
 /*
  * Helpers shared by the migration selftests: a `vmotionctl receive` as a
  * child process, `vmotionctl migrate` in the foreground or background,
- * and reading its JSON report.  Header-only: the generic selftest rule
- * links selftests/lib and nothing else.
+ * and its JSON report (read with selftests/lib/report.h).  Header-only: the
+ * generic selftest rule links selftests/lib and nothing else.
  */
 #ifndef SELFTESTS_MIGRATE_H
 #define SELFTESTS_MIGRATE_H
@@ -121,17 +121,6 @@ static inline int mt_wait(pid_t pid, int timeout_s)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
-}
-
-/* A number from the JSON report ("key": value), or -1. */
-static inline double mt_json_num(const char *json, const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\": ", key);
-	p = strstr(json, k);
-	return p ? strtod(p + strlen(k), NULL) : -1;
 }
 
 static inline unsigned long long mt_field(const char *reply, const char *key)

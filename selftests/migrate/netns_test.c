@@ -6,6 +6,7 @@
  * pre-copy ends in a rollback that leaves the source running and intact.
  * Both trackers (KVM's dirty log, vmtrace.ko from inside the namespace).
  */
+#include "../lib/report.h"
 #include "migrate.h"
 #include "kselftest_harness.h"
 
@@ -73,9 +74,9 @@ TEST_F_TIMEOUT(ns, dirty_64m_over_veth, 200)
 	fprintf(stderr, "# %s", mt_slurp(self->h.out));
 	json = mt_slurp(self->h.json);
 	fprintf(stderr, "# report: %s", json);
-	EXPECT_NE(NULL, strstr(json, "\"memory_hash_equal\": true"));
-	EXPECT_NE(NULL, strstr(json, variant->tracker));
-	EXPECT_LE(mt_json_num(json, "stun_ms"), 500);
+	EXPECT_EQ(1, report_bool(json, "memory_hash_equal"));
+	EXPECT_STREQ(variant->tracker, report_str(json, "tracker"));
+	EXPECT_LE(report_num(json, "stun_ms"), 500);
 	EXPECT_EQ(0, vmm_wait(&self->h.src, 10));
 	expect_healthy(_metadata, &self->h.dst);
 }
@@ -97,7 +98,7 @@ TEST_F_TIMEOUT(ns, link_cut_in_precopy_rolls_back, 200)
 			   self->h.link.nsa, self->h.link.id));
 	EXPECT_EQ(1, mt_wait(pid, 60));
 	json = mt_slurp(self->h.json);
-	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
+	EXPECT_STREQ("rolled-back", report_str(json, "result"))
 		TH_LOG("%s", json);
 	expect_healthy(_metadata, &self->h.src);
 	EXPECT_EQ(0, mt_vmtrace_sessions(self->h.link.nsa));

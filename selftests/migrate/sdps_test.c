@@ -9,6 +9,7 @@
  * Both trackers: SDPS goes through vmtrace even when KVM's dirty log
  * tracks.
  */
+#include "../lib/report.h"
 #include "migrate.h"
 #include "kselftest_harness.h"
 
@@ -128,7 +129,7 @@ TEST_F_TIMEOUT(sdps, busy_guest_needs_sdps_and_keeps_half_its_rate, 400)
 		"--max-iterations", "30", NULL
 	};
 	double before, without, with;
-	const char *json, *stun;
+	const char *json;
 	char to[64];
 
 	before = free_write_rate(&self->h.src);
@@ -136,9 +137,10 @@ TEST_F_TIMEOUT(sdps, busy_guest_needs_sdps_and_keeps_half_its_rate, 400)
 	/* Without SDPS: a clean stop at --max-iterations. */
 	ASSERT_EQ(1, migrate_sampled(self, off, &without));
 	json = mt_slurp(self->h.json);
-	EXPECT_NE(NULL, strstr(json, "\"result\": \"rolled-back\""))
+	EXPECT_STREQ("rolled-back", report_str(json, "result"))
 		TH_LOG("%s", json);
-	EXPECT_NE(NULL, strstr(json, "did not converge after 4 iterations"))
+	EXPECT_NE(NULL, strstr(report_str(json, "reason"),
+			       "did not converge after 4 iterations"))
 		TH_LOG("%s", json);
 	expect_healthy(_metadata, &self->h.src);
 	EXPECT_EQ(0, mt_vmtrace_sessions(self->h.link.nsa));
@@ -155,16 +157,13 @@ TEST_F_TIMEOUT(sdps, busy_guest_needs_sdps_and_keeps_half_its_rate, 400)
 		fprintf(stderr, "# %s", mt_slurp(self->h.dst.out));
 	json = mt_slurp(self->h.json);
 	fprintf(stderr, "# report: %s", json);
-	EXPECT_NE(NULL, strstr(json, "\"result\": \"ok\""));
-	EXPECT_NE(NULL, strstr(json, "\"sdps\": true"));
-	EXPECT_NE(NULL, strstr(json, "\"memory_hash_equal\": true"));
+	EXPECT_STREQ("ok", report_str(json, "result"));
+	EXPECT_EQ(1, report_bool(json, "sdps"));
+	EXPECT_EQ(1, report_bool(json, "memory_hash_equal"));
 	/* SDPS acted: both vCPUs slept. */
-	stun = strstr(json, "\"sdps_stun_ms_per_vcpu\": [");
-	ASSERT_NE(NULL, stun);
-	stun = strchr(stun, '[') + 1;
-	EXPECT_LT(0, strtod(stun, (char **)&stun));
-	ASSERT_EQ(',', *stun);
-	EXPECT_LT(0, strtod(stun + 1, NULL));
+	ASSERT_EQ(2, report_array_len(json, "sdps_stun_ms_per_vcpu"));
+	EXPECT_LT(0, report_array_num(json, "sdps_stun_ms_per_vcpu", 0));
+	EXPECT_LT(0, report_array_num(json, "sdps_stun_ms_per_vcpu", 1));
 	expect_healthy(_metadata, &self->h.dst);
 	EXPECT_EQ(0, mt_vmtrace_sessions(self->h.link.nsa));
 

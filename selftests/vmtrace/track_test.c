@@ -27,6 +27,7 @@
 #include "../../uapi/linux/vmtrace.h"
 #include "../lib/genl.h"
 #include "../lib/module.h"
+#include "../lib/report.h"
 #include "../lib/vmm.h"
 #include "kselftest_harness.h"
 
@@ -721,27 +722,31 @@ TEST_F(life, vmotionctl_status_shows_the_session)
 	const char *args[] = { "-j", "status", NULL };
 	const char *trace[] = { "-j", "trace", NULL };
 	bool stock = variant->mode == VMTRACE_MODE_STOCK;
-	char out[4096], want[64], line[128];
+	char out[4096], *s;
 	int id = attach(&self->g, self->gu.vm_fd, VMTRACE_FLUSH_SYNC);
 
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, session_cmd(&self->g, VMTRACE_CMD_START, id));
 	ASSERT_EQ(0, vmm_cmd(args, out, sizeof(out)));
-	snprintf(want, sizeof(want), "{\"session\":%d,", id);
-	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
-	snprintf(line, sizeof(line),
-		 "\"state\":\"tracking\",\"mode\":\"%s\",\"flush\":\"sync\",\"vcpus\":2,\"pages\":16384",
-		 stock ? "stock" : "hierarchical");
-	EXPECT_NE(NULL, strstr(out, line)) TH_LOG("%s", out);
+	s = report_item(out, "session", id);
+	ASSERT_NE(NULL, s) TH_LOG("%s", out);
+	EXPECT_STREQ("tracking", report_str(s, "state"));
+	EXPECT_STREQ(stock ? "stock" : "hierarchical", report_str(s, "mode"));
+	EXPECT_STREQ("sync", report_str(s, "flush"));
+	EXPECT_EQ(2, report_num(s, "vcpus"));
+	EXPECT_EQ(16384, report_num(s, "pages"));
 	/* status is the summary; trace has every counter. */
-	EXPECT_EQ(NULL, strstr(out, "\"wrprot_4k\""));
+	EXPECT_EQ(-1, report_num(s, "wrprot_4k")) TH_LOG("%s", s);
+	free(s);
 	ASSERT_EQ(0, vmm_cmd(trace, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	s = report_item(out, "session", id);
+	ASSERT_NE(NULL, s) TH_LOG("%s", out);
 	/* Stock protects every page at start; hierarchical the 1 GB level. */
-	EXPECT_NE(NULL, strstr(out, stock ? "\"wrprot_4k\":16384," :
-					    "\"wrprot_1g\":1,"))
-		TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "\"module_faults\":")) TH_LOG("%s", out);
+	EXPECT_EQ(stock ? 16384 : 1,
+		  report_num(s, stock ? "wrprot_4k" : "wrprot_1g"))
+		TH_LOG("%s", s);
+	EXPECT_LE(0, report_num(s, "module_faults")) TH_LOG("%s", s);
+	free(s);
 }
 
 /* get-stats: the counters without the session's identity and state. */
