@@ -135,13 +135,22 @@ $(BUILD)/man/vmotionctl.8: ctl/vmotionctl
 
 # Two real hosts: the module (with depmod), vmotionctl and its manual page.
 PREFIX ?= /usr/local
-install: all
+# The module is built again for the kernel it is installed for: the
+# running one unless INSTALL_KVER names another (KVER is the lab's).
+INSTALL_KVER ?= $(shell uname -r)
+INSTALL_KDIR = /lib/modules/$(INSTALL_KVER)/build
+
+install: ctl/vmotionctl $(BUILD)/man/vmotionctl.8
+	@test -d $(INSTALL_KDIR) || { echo "install: no headers for" \
+		"$(INSTALL_KVER) in $(INSTALL_KDIR) (apt-get install" \
+		"linux-headers-$(INSTALL_KVER), or set INSTALL_KVER)"; exit 1; }
 	install -D -m 755 ctl/vmotionctl $(DESTDIR)$(PREFIX)/sbin/vmotionctl
 	install -D -m 644 $(BUILD)/man/vmotionctl.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/vmotionctl.8
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod INSTALL_MOD_PATH=$(DESTDIR) \
-		modules_install
-	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+	$(MAKE) -C $(INSTALL_KDIR) M=$(CURDIR)/kmod modules
+	$(MAKE) -C $(INSTALL_KDIR) M=$(CURDIR)/kmod \
+		INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(INSTALL_KVER)
 
 # .incbin is not a dependency -MMD sees.
 $(BUILD)/obj/rel/ctl/vmm/payload_image.o: $(BUILD)/payload/payload.bin

@@ -35,7 +35,27 @@ void cli_init(struct cli_parser *p, const struct cli_command *cmd, int argc,
 				  .optind = 1 };
 }
 
-/* The option "--word" names (len: up to any '='), exact or by prefix. */
+/* Every command's last option; main() answers it before the command runs. */
+static const struct cli_option help_option = {
+	"help", CLI_HELP, NULL, "this text",
+};
+
+/* The next option of cmd after o, help_option last. */
+static const struct cli_option *next_option(const struct cli_command *cmd,
+					    const struct cli_option *o)
+{
+	if (!o)
+		return cmd->options && cmd->options->name ? cmd->options :
+							     &help_option;
+	if (o == &help_option)
+		return NULL;
+	return o[1].name ? o + 1 : &help_option;
+}
+
+/*
+ * The option "--word" names (len: up to any '='), exact or by a unique
+ * prefix; *second is set to another option the prefix matches.
+ */
 static const struct cli_option *lookup(const struct cli_command *cmd,
 				       const char *word, size_t len,
 				       const struct cli_option **second)
@@ -43,11 +63,15 @@ static const struct cli_option *lookup(const struct cli_command *cmd,
 	const struct cli_option *o, *found = NULL;
 
 	*second = NULL;
-	for (o = cmd->options; o && o->name; o++) {
+	if (!len)
+		return NULL;
+	for (o = next_option(cmd, NULL); o; o = next_option(cmd, o)) {
 		if (strncmp(o->name, word, len))
 			continue;
-		if (strlen(o->name) == len)
+		if (strlen(o->name) == len) {
+			*second = NULL;
 			return o;
+		}
 		if (found)
 			*second = o;
 		else
@@ -79,6 +103,10 @@ int cli_next(struct cli_parser *p)
 	word += 2;
 	eq = strchr(word, '=');
 	len = eq ? (size_t)(eq - word) : strlen(word);
+	if (!len) {
+		complain(p->cmd, "\"%s\" names no option", word - 2);
+		return CLI_ERROR;
+	}
 	o = lookup(p->cmd, word, len, &second);
 	if (!o) {
 		complain(p->cmd, "unknown option \"--%.*s\"", (int)len, word);
@@ -93,6 +121,10 @@ int cli_next(struct cli_parser *p)
 	p->opt = o;
 	p->arg = NULL;
 	if (!o->arg) {
+		if (eq && o == &help_option) {
+			complain(p->cmd, "--help takes no value");
+			return CLI_ERROR;
+		}
 		if (eq) {
 			complain(p->cmd, "--%s takes no value", o->name);
 			return CLI_ERROR;
@@ -150,14 +182,14 @@ int cli_wants_help(const struct cli_command *cmd, int argc, char **argv)
 		const struct cli_option *o, *second;
 		const char *w = argv[i];
 
-		if (!strcmp(w, "--help") || !strcmp(w, "-h"))
+		if (!strcmp(w, "-h"))
 			return 1;
 		if (!strcmp(w, "--") || strncmp(w, "--", 2))
 			return 0;
-		if (strchr(w, '='))
-			continue;
-		o = lookup(cmd, w + 2, strlen(w + 2), &second);
-		if (o && !second && o->arg)
+		o = lookup(cmd, w + 2, strcspn(w + 2, "="), &second);
+		if (o == &help_option && !second)
+			return 1;
+		if (o && !second && o->arg && !strchr(w, '='))
 			i++;
 	}
 	return 0;
@@ -180,6 +212,10 @@ static void wrap(FILE *f, const char *text, int col, int indent)
 	while (*p) {
 		size_t n = strcspn(p, " ");
 
+		/* "A | B" breaks after the bar, never before it. */
+		if (!strncmp(p + n, " | ", 3))
+			n += 2;
+
 		if (!first && col + 1 + (int)n > 78) {
 			col = fprintf(f, "\n%*s", indent, "") - 1;
 		} else if (!first) {
@@ -200,7 +236,7 @@ static void wrap(FILE *f, const char *text, int col, int indent)
 void cli_print_help(FILE *f, const struct cli_command *cmd)
 {
 	const struct cli_option *o;
-	int w = 6;		/* "--help" */
+	int w = 0;
 
 	int col = fprintf(f, "usage: vmotionctl %s", cmd->name);
 
@@ -216,11 +252,11 @@ void cli_print_help(FILE *f, const struct cli_command *cmd)
 		fputc('\n', f);
 		wrap(f, cmd->description, 0, 0);
 	}
-	for (o = cmd->options; o && o->name; o++)
+	for (o = next_option(cmd, NULL); o; o = next_option(cmd, o))
 		if (width(o) > w && width(o) <= HELP_COLUMN)
 			w = width(o);
 	fprintf(f, "\noptions:\n");
-	for (o = cmd->options; o && o->name; o++) {
+	for (o = next_option(cmd, NULL); o; o = next_option(cmd, o)) {
 		fprintf(f, "  --%s%s%s", o->name, o->arg ? " " : "",
 			o->arg ? o->arg : "");
 		if (width(o) > HELP_COLUMN)
@@ -229,23 +265,32 @@ void cli_print_help(FILE *f, const struct cli_command *cmd)
 			fprintf(f, "%*s", w - width(o) + 2, "");
 		wrap(f, o->help, w + 4, w + 4);
 	}
-	fprintf(f, "  --help%*s%s\n", w - 6 + 2, "", "this text");
 }
 
-/* roff-escaped text: a leading '.' or '\'' and every '\\' and '-'. */
+/*
+ * roff-escaped text: '\\', '-' and '"' everywhere, a '.' or '\'' that
+ * would start a line, and each newline as a line break.
+ */
 static void roff(FILE *f, const char *s)
 {
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", f);
+	bool line_start = true;
+
 	for (; *s; s++) {
-		if (*s == '\\')
+		if (line_start && (*s == '.' || *s == '\''))
+			fputs("\\&", f);
+		line_start = false;
+		if (*s == '\\') {
 			fputs("\\e", f);
-		else if (*s == '-')
+		} else if (*s == '-') {
 			fputs("\\-", f);
-		else if (*s == '\n')
+		} else if (*s == '"') {
+			fputs("\\(dq", f);
+		} else if (*s == '\n') {
 			fputs("\n.br\n", f);
-		else
+			line_start = true;
+		} else {
 			fputc(*s, f);
+		}
 	}
 }
 
@@ -264,12 +309,25 @@ void cli_print_man(FILE *f, const struct cli_command *const *cmds, size_t n,
 	      "between hosts while they run (\\fBmigrate\\fR on the source, "
 	      "\\fBreceive\\fR on the destination) and talks to the vmtrace "
 	      "module that traces their dirty pages.\n"
+	      ".PP\n"
 	      "Commands may be abbreviated to a unique prefix.\n"
+	      "Their options are long only, written \\fB\\-\\-name\\fR \\fIVALUE\\fR "
+	      "or \\fB\\-\\-name=\\fR\\fIVALUE\\fR, and may be abbreviated to a "
+	      "prefix that names one option; they end at the first operand or "
+	      "at \\fB\\-\\-\\fR.\n"
+	      "\\fBvmotionctl\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR lists a "
+	      "command's options, as this page does.\n"
+	      ".SH OPTIONS\n"
 	      ".TP\n.B \\-j\nprint JSON instead of text\n"
+	      ".TP\n.BR \\-h \", \" \\-\\-help\nlist the commands\n"
+	      ".TP\n.B \\-\\-man\nprint this manual page (roff)\n"
 	      ".SH COMMANDS\n", f);
 	for (i = 0; i < n; i++) {
-		fprintf(f, ".SS \"%s\"\n.B vmotionctl %s\n", cmds[i]->name,
-			cmds[i]->name);
+		fputs(".SS \"", f);
+		roff(f, cmds[i]->name);
+		fputs("\"\n.B vmotionctl ", f);
+		roff(f, cmds[i]->name);
+		fputc('\n', f);
 		if (cmds[i]->synopsis)
 			roff(f, cmds[i]->synopsis);
 		fputs("\n.PP\n", f);
@@ -280,7 +338,8 @@ void cli_print_man(FILE *f, const struct cli_command *const *cmds, size_t n,
 			roff(f, cmds[i]->description);
 			fputc('\n', f);
 		}
-		for (o = cmds[i]->options; o && o->name; o++) {
+		for (o = next_option(cmds[i], NULL); o;
+		     o = next_option(cmds[i], o)) {
 			fputs(".TP\n.B \\-\\-", f);
 			roff(f, o->name);
 			if (o->arg) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The command line: one table per command names its options, and from it
- * come the parser (getopt_long underneath), `vmotionctl COMMAND --help`
- * and the vmotionctl(8) manual page, so the three cannot disagree.
+ * The command line: one table per command (in its ctl/cmd_*.c) names its
+ * options, and from it come the parser, `vmotionctl COMMAND --help` and
+ * the vmotionctl(8) manual page, so the three cannot disagree.  --help is
+ * every command's implicit last option, matched like the others.
  */
 #ifndef VMOTION_CLI_H
 #define VMOTION_CLI_H
@@ -30,6 +31,7 @@ struct cli_command {
 enum {
 	CLI_END = 0,		/* no more options; optind is the first operand */
 	CLI_ERROR = -1,		/* a message naming the option was printed */
+	CLI_HELP = -2,		/* --help, for a caller that did not ask first */
 };
 
 struct cli_parser {

@@ -114,7 +114,7 @@ static const struct cli_option migrate_options[] = {
 	{ "sdps", 'S', "auto|on|off", "slow the vCPUs when the guest outruns the link (default auto)" },
 	{ "max-stun", 's', "MS", "the switchover's window, 1 to 60000 ms (default 500)" },
 	{ "max-iterations", 'i', "N", "pre-copy passes before giving up, 1 to 10000 (default 30)" },
-	{ "timeout", 'o', "S", "give up and roll back after S seconds, 1 to 86400 (default 300)" },
+	{ "timeout", 'o', "S", "roll back if pre-copy has not converged S seconds after the start, 1 to 86400 (default 300)" },
 	{ "resolve-timeout", 'r', "S",
 	  "ask for a lost commit answer this long, 0 to 86400 (default 60)" },
 	{ "dump-dirty", 'd', "DIR", "write each pass's dirty bitmap into DIR" },
@@ -206,26 +206,22 @@ static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 		case 'j': m->json = p.arg; break;
 		case 's':
 			if (parse_uint(p.arg, 1, 60000, &v))
-				return fail("--max-stun \"%s\": milliseconds, 1 to 60000",
-					    p.arg);
+				return cli_bad_value(&p, "milliseconds, 1 to 60000");
 			m->max_stun_ms = v;
 			break;
 		case 'i':
 			if (parse_uint(p.arg, 1, 10000, &v))
-				return fail("--max-iterations \"%s\": 1 to 10000",
-					    p.arg);
+				return cli_bad_value(&p, "1 to 10000");
 			m->max_iterations = v;
 			break;
 		case 'o':
 			if (parse_uint(p.arg, 1, 86400, &v))
-				return fail("--timeout \"%s\": seconds, 1 to 86400",
-					    p.arg);
+				return cli_bad_value(&p, "seconds, 1 to 86400");
 			m->timeout_s = v;
 			break;
 		case 'r':
 			if (parse_uint(p.arg, 0, 86400, &v))
-				return fail("--resolve-timeout \"%s\": seconds, 0 to 86400",
-					    p.arg);
+				return cli_bad_value(&p, "seconds, 0 to 86400");
 			m->resolve_timeout_s = v;
 			break;
 		}

@@ -662,7 +662,7 @@ static int parse_receive_opts(int argc, char **argv, struct receiver *r,
 		case 'l': r->log = p.arg; break;
 		case 'm':
 			if (parse_size(p.arg, &r->mem_limit))
-				return fail("--mem-limit \"%s\": not a size", p.arg);
+				return cli_bad_value(&p, "not a size");
 			break;
 		case 'c':
 			if (*nclear == 16)
@@ -679,14 +679,12 @@ static int parse_receive_opts(int argc, char **argv, struct receiver *r,
 		}
 		case 'P':
 			if (parse_uint(p.arg, 0, CPU_SETSIZE - 1, &v))
-				return fail("--vcpu-cpu \"%s\": a host CPU number",
-					    p.arg);
+				return cli_bad_value(&p, "a host CPU number");
 			r->vcpu_cpu = v;
 			break;
 		case 'w':
 			if (parse_uint(p.arg, 1, 65535, &v))
-				return fail("--wire-version \"%s\": a version number",
-					    p.arg);
+				return cli_bad_value(&p, "a version number");
 			r->wire_version = v;
 			break;
 		}

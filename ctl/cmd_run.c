@@ -57,7 +57,7 @@ static const struct cli_option run_options[] = {
 	{ "control", 'C', "PATH", "listen for control requests on this UNIX socket" },
 	{ "console", 'S', "PATH", "serve the guest's serial console on this UNIX socket" },
 	{ "log", 'l', "FILE", "append the guest's serial console to FILE (default: stdout)" },
-	{ "rate", 'r', "RATE", "dirty payload: bytes written per second, e.g. 200M/s" },
+	{ "rate", 'r', "RATE", "dirty payload: bytes written per second, e.g. 200M/s (default: as fast as it can)" },
 	{ "wss", 'w', "P%", "dirty payload: working set, percent of memory (default 30%)" },
 	{ "touch-all", 'A', NULL, "dirty payload: touch all memory once first" },
 	{ "order", 'O', "seq|random", "dirty payload: order of the writes (default seq)" },
@@ -107,37 +107,39 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'D': o->shutdown_dump = p.arg; break;
 		case 'm':
 			if (parse_size(p.arg, &o->mem_size))
-				return fail("--mem \"%s\": not a size", p.arg);
+				return cli_bad_value(&p, "not a size");
 			if (o->mem_size % VM_PAGE_SIZE)
-				return fail("--mem %s: not a multiple of the 4 KiB page size",
-					    p.arg);
+				return cli_bad_value(&p, "not a multiple of 4 KiB");
 			if (o->mem_size < MEM_MIN || o->mem_size > MEM_MAX)
-				return fail("--mem %s: must be %llu MiB to %llu GiB",
-					    p.arg, MEM_MIN >> 20, MEM_MAX >> 30);
+				return cli_bad_value(&p, "must be %llu MiB to %llu GiB",
+						     MEM_MIN >> 20, MEM_MAX >> 30);
 			o->mem_set = true;
 			break;
 		case 'n':
 			if (parse_uint(p.arg, 1, 1024, &v))
-				return fail("--cpus \"%s\": not a vCPU count", p.arg);
+				return cli_bad_value(&p, "not a vCPU count");
 			o->cpus = v;
 			o->cpus_set = true;
 			break;
-		case 'H':
-			if (!strcmp(p.arg, "2M"))
-				o->backing = VM_BACKING_2M;
-			else if (!strcmp(p.arg, "1G"))
-				o->backing = VM_BACKING_1G;
-			else
-				return fail("--hugepages \"%s\": 2M or 1G", p.arg);
+		case 'H': {
+			static const char *const sizes[] = { "2M", "1G", NULL };
+			int k = cli_choice(&p, sizes);
+
+			if (k < 0)
+				return 1;
+			o->backing = k ? VM_BACKING_1G : VM_BACKING_2M;
 			break;
+		}
 		case 'r': {
 			char *slash = strstr(p.arg, "/s");
 
 			if (slash && !slash[2])
 				*slash = '\0';
-			if (parse_size(p.arg, &o->payload.rate))
-				return fail("--rate \"%s\": not a rate (e.g. 200M/s)",
-					    p.arg);
+			if (parse_size(p.arg, &o->payload.rate)) {
+				if (slash)
+					*slash = '/';
+				return cli_bad_value(&p, "not a rate (e.g. 200M/s)");
+			}
 			break;
 		}
 		case 'w': {
@@ -146,31 +148,30 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			if (pct && !pct[1])
 				*pct = '\0';
 			if (parse_uint(p.arg, 1, 100, &v))
-				return fail("--wss \"%s\": a percentage, 1%% to 100%%",
-					    p.arg);
+				return cli_bad_value(&p, "a percentage, 1%% to 100%%");
 			o->payload.wss_percent = v;
 			break;
 		}
 		case 'A':
 			o->payload.touch_all = true;
 			break;
-		case 'O':
-			if (!strcmp(p.arg, "random"))
-				o->payload.random = true;
-			else if (strcmp(p.arg, "seq"))
-				return fail("--order \"%s\": seq or random",
-					    p.arg);
+		case 'O': {
+			static const char *const orders[] = { "seq", "random", NULL };
+			int k = cli_choice(&p, orders);
+
+			if (k < 0)
+				return 1;
+			o->payload.random = k == 1;
 			break;
+		}
 		case 'P':
 			if (parse_uint(p.arg, 0, CPU_SETSIZE - 1, &v))
-				return fail("--vcpu-cpu \"%s\": a host CPU number",
-					    p.arg);
+				return cli_bad_value(&p, "a host CPU number");
 			o->vcpu_cpu = v;
 			break;
 		case 'T':
 			if (parse_uint(p.arg, 1, 10000, &v))
-				return fail("--tick-hz \"%s\": 1 to 10000",
-					    p.arg);
+				return cli_bad_value(&p, "1 to 10000");
 			o->payload.tick_hz = v;
 			break;
 		}

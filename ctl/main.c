@@ -8,6 +8,7 @@
  * options in a table (cli.h) from which its parser, its --help and the
  * manual page come.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,14 +54,28 @@ static void usage(FILE *f)
 }
 
 /* The manual page's date: the build's, or SOURCE_DATE_EPOCH's. */
-static void print_man(void)
+static int print_man(void)
 {
 	const char *epoch = getenv("SOURCE_DATE_EPOCH");
-	time_t t = epoch ? (time_t)strtoll(epoch, NULL, 10) : time(NULL);
+	time_t t = time(NULL);
+	struct tm *tm;
 	char date[32];
 
-	strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&t));
+	if (epoch) {
+		char *end;
+
+		errno = 0;
+		t = (time_t)strtoll(epoch, &end, 10);
+		if (errno || end == epoch || *end)
+			return fail("SOURCE_DATE_EPOCH \"%s\": not a number of seconds",
+				    epoch);
+	}
+	tm = gmtime(&t);
+	if (!tm || !strftime(date, sizeof(date), "%Y-%m-%d", tm))
+		return fail("SOURCE_DATE_EPOCH \"%s\": not a date it can print",
+			    epoch ? epoch : "");
 	cli_print_man(stdout, commands, NR_COMMANDS, date);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -75,8 +90,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[1], "--man")) {
-			print_man();
-			return 0;
+			return print_man();
 		} else {
 			return fail("unknown option \"%s\" (try --help)", argv[1]);
 		}
