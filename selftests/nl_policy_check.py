@@ -22,6 +22,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from spec_check import c_name, header_values  # noqa: E402
+from tap import print_tap  # noqa: E402
 
 NLA_TYPES = {
     "u8": {"NLA_U8"}, "u16": {"NLA_U16"}, "u32": {"NLA_U32"},
@@ -178,14 +179,7 @@ def main():
     extra = sorted(set(ops) - listed)
     check("ops_nothing_the_spec_lacks", not extra,
           f"not in the spec: {', '.join(extra)}")
-    print(f"1..{len(checks)}")
-    for i, (name, ok, why) in enumerate(checks, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} nl_policy.{name}")
-        if not ok:
-            print(f"# {why}")
-    print(f"# Totals: pass:{sum(c[1] for c in checks)} "
-          f"fail:{sum(not c[1] for c in checks)}")
-    return 0 if all(c[1] for c in checks) else 1
+    return print_tap("nl_policy", checks)
 
 
 if __name__ == "__main__":

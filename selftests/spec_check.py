@@ -7,10 +7,14 @@ number in the header (numbered from 1 in spec order), every constant the
 same value, every flag the same bit, and the header defines nothing the
 spec does not.
 """
+import os
 import re
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import print_tap  # noqa: E402
 
 
 def c_name(*parts):
@@ -76,14 +80,7 @@ def main():
                f"header has {have.get(k)}") for k, v in sorted(want.items())]
     checks.append(("header defines nothing the spec lacks", not extra,
                    f"not in the spec: {', '.join(extra)}"))
-    print(f"1..{len(checks)}")
-    for i, (name, ok, why) in enumerate(checks, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} spec.{name}")
-        if not ok:
-            print(f"# {why}")
-    print(f"# Totals: pass:{sum(c[1] for c in checks)} "
-          f"fail:{sum(not c[1] for c in checks)}")
-    return 0 if all(c[1] for c in checks) else 1
+    return print_tap("spec", checks)
 
 
 if __name__ == "__main__":
