@@ -432,8 +432,15 @@ static int step(struct receiver *r, const struct wire_frame *f)
 		break;
 	case RX_PRECOPY:
 		if (f->command == VMOTION_CMD_PAGES) {
-			if (pages_apply(r->vm.mem, r->pages, r->hashes, f, err,
-					sizeof(err)) < 0) {
+			const struct page_target t = {
+				.mem = r->vm.mem,
+				.fd = r->vm.backing == VM_BACKING_4K ?
+				      r->vm.mem_fd : -1,
+				.nr_pages = r->pages,
+				.hashes = r->hashes,
+			};
+
+			if (pages_apply(&t, f, err, sizeof(err)) < 0) {
 				note("%s", err);
 				wire_respond_error(r->fd, &r->st, "%s", err);
 				return -1;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* PAGES batches and per-page hashes. */
 #include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "pages.h"
@@ -47,12 +50,60 @@ uint64_t page_hashes_fold(const uint64_t *hashes, uint64_t nr_pages)
 	return XXH64(hashes, nr_pages * sizeof(*hashes), 0);
 }
 
-long pages_apply(uint8_t *mem, uint64_t nr_pages, uint64_t *hashes,
-		 const struct wire_frame *f, char *err, size_t errlen)
+/* @n pages of @data at page @pfn of the target. */
+static int install(const struct page_target *t, uint64_t pfn,
+		   const uint8_t *data, uint64_t n, char *err, size_t errlen)
+{
+	size_t len = n * VMOTION_PAGE_SIZE;
+	off_t off = pfn * VMOTION_PAGE_SIZE;
+
+	if (t->fd < 0) {
+		memcpy(t->mem + off, data, len);
+		return 0;
+	}
+	while (len) {
+		ssize_t w = pwrite(t->fd, data, len, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(err, errlen, "installing guest page %llu: %s",
+				 (unsigned long long)(off / VMOTION_PAGE_SIZE),
+				 w < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		data += w;
+		len -= w;
+		off += w;
+	}
+	return 0;
+}
+
+static int install_zero(const struct page_target *t, uint64_t pfn,
+			char *err, size_t errlen)
+{
+	off_t off = pfn * VMOTION_PAGE_SIZE;
+
+	if (t->fd < 0) {
+		memset(t->mem + off, 0, VMOTION_PAGE_SIZE);
+		return 0;
+	}
+	if (fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+		      VMOTION_PAGE_SIZE)) {
+		snprintf(err, errlen, "zeroing guest page %llu: %s",
+			 (unsigned long long)pfn, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+long pages_apply(const struct page_target *t, const struct wire_frame *f,
+		 char *err, size_t errlen)
 {
 	const uint8_t *p = f->payload;
 	uint64_t n = f->arg, i, nr_data = 0, d;
-	const uint8_t *data;
+	uint64_t run_pfn = 0, run_len = 0;
+	const uint8_t *data, *run_data = NULL;
 
 	if (n == 0 || n > VMOTION_MAX_BATCH || f->length < n * 8) {
 		snprintf(err, errlen, "PAGES frame: %llu descriptors in %llu bytes",
@@ -63,10 +114,10 @@ long pages_apply(uint8_t *mem, uint64_t nr_pages, uint64_t *hashes,
 		memcpy(&d, p + i * 8, 8);
 		d = le64toh(d);
 		if (d & ~(VMOTION_PAGE_ZERO | VMOTION_PFN_MASK) ||
-		    (d & VMOTION_PFN_MASK) >= nr_pages) {
+		    (d & VMOTION_PFN_MASK) >= t->nr_pages) {
 			snprintf(err, errlen, "PAGES frame: bad descriptor %#llx for a guest of %llu pages",
 				 (unsigned long long)d,
-				 (unsigned long long)nr_pages);
+				 (unsigned long long)t->nr_pages);
 			return -1;
 		}
 		if (!(d & VMOTION_PAGE_ZERO))
@@ -78,24 +129,38 @@ long pages_apply(uint8_t *mem, uint64_t nr_pages, uint64_t *hashes,
 			 (unsigned long long)(n * 8 + nr_data * VMOTION_PAGE_SIZE));
 		return -1;
 	}
+	/*
+	 * Data pages lie back to back in the frame, so a run of consecutive
+	 * page numbers (a first pass is nothing else) is one write.
+	 */
 	data = p + n * 8;
 	for (i = 0; i < n; i++) {
 		uint64_t pfn;
-		uint8_t *dst;
 
 		memcpy(&d, p + i * 8, 8);
 		d = le64toh(d);
 		pfn = d & VMOTION_PFN_MASK;
-		dst = mem + pfn * VMOTION_PAGE_SIZE;
-		if (d & VMOTION_PAGE_ZERO) {
-			memset(dst, 0, VMOTION_PAGE_SIZE);
-			hashes[pfn] = page_zero_hash();
-		} else {
-			memcpy(dst, data, VMOTION_PAGE_SIZE);
-			hashes[pfn] = page_hash(data);
-			data += VMOTION_PAGE_SIZE;
+		if (run_len && (d & VMOTION_PAGE_ZERO || pfn != run_pfn + run_len)) {
+			if (install(t, run_pfn, run_data, run_len, err, errlen))
+				return -1;
+			run_len = 0;
 		}
+		if (d & VMOTION_PAGE_ZERO) {
+			if (install_zero(t, pfn, err, errlen))
+				return -1;
+			t->hashes[pfn] = page_zero_hash();
+			continue;
+		}
+		if (!run_len) {
+			run_pfn = pfn;
+			run_data = data;
+		}
+		run_len++;
+		t->hashes[pfn] = page_hash(data);
+		data += VMOTION_PAGE_SIZE;
 	}
+	if (run_len && install(t, run_pfn, run_data, run_len, err, errlen))
+		return -1;
 	return n;
 }
 

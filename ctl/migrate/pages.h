@@ -24,12 +24,28 @@ uint64_t *page_hashes_new(uint64_t nr_pages);
 uint64_t page_hashes_fold(const uint64_t *hashes, uint64_t nr_pages);
 
 /*
- * Check a PAGES frame against a guest of @nr_pages and, only if all of it
- * is well formed, copy it into @mem and update @hashes.  The number of
- * pages, or -1 with the reason in @err.
+ * The receiving side's guest memory.  With its memfd, pages are written
+ * with pwrite(): shmem then allocates each page without clearing it first,
+ * where a store through the mapping would fault in a zeroed page only to
+ * overwrite it (on the destination, where every page is new, the clearing
+ * was most of the receive path's CPU).  Zero pages are punched out, which
+ * frees them.  Without it (fd -1, as for hugetlbfs, which has no write()),
+ * pages are copied through the mapping.
  */
-long pages_apply(uint8_t *mem, uint64_t nr_pages, uint64_t *hashes,
-		 const struct wire_frame *f, char *err, size_t errlen);
+struct page_target {
+	uint8_t *mem;
+	int fd;
+	uint64_t nr_pages;
+	uint64_t *hashes;	/* updated for every page installed */
+};
+
+/*
+ * Check a PAGES frame against the target and, only if all of it is well
+ * formed, install it.  The number of pages, or -1 with the reason in @err
+ * (a frame that is not well formed, or memory the host would not give).
+ */
+long pages_apply(const struct page_target *t, const struct wire_frame *f,
+		 char *err, size_t errlen);
 
 /* The sending side: a batch being filled. */
 struct page_batch {

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,14 +18,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t mem[PAGES * VMOTION_PAGE_SIZE];
 	static uint64_t hashes[PAGES];
+	static struct page_target t = { .fd = -1, .nr_pages = PAGES,
+					.hashes = hashes };
 	struct wire_frame f;
 	char err[256];
 	int sv[2];
 
 	if (size > (1 << 20))
 		return 0;
+	/* Guest memory in a memfd, installed into as receive does. */
+	if (!t.mem) {
+		t.fd = memfd_create("fuzz-guest", MFD_CLOEXEC);
+		if (t.fd < 0 || ftruncate(t.fd, PAGES * VMOTION_PAGE_SIZE))
+			abort();
+		t.mem = mmap(NULL, PAGES * VMOTION_PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, MAP_SHARED, t.fd, 0);
+		if (t.mem == MAP_FAILED)
+			abort();
+	}
 	/*
 	 * The checksum stops almost every mutated frame at the door, so feed
 	 * the PAGES parser directly too: first byte the descriptor count,
@@ -36,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.length = size - 1, .payload = (void *)(data + 1),
 		};
 
-		pages_apply(mem, PAGES, hashes, &p, err, sizeof(err));
+		pages_apply(&t, &p, err, sizeof(err));
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return 0;
@@ -48,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(sv[0], SHUT_WR);
 	while (!wire_recv(sv[1], NULL, &f, err, sizeof(err))) {
 		if (f.command == VMOTION_CMD_PAGES)
-			pages_apply(mem, PAGES, hashes, &f, err, sizeof(err));
+			pages_apply(&t, &f, err, sizeof(err));
 		wire_frame_free(&f);
 	}
 	close(sv[0]);

@@ -6,9 +6,12 @@
  * is refused before anything reaches guest memory.
  */
 #include <endian.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../pages.h"
@@ -19,6 +22,7 @@
 
 FIXTURE(wire) {
 	int sv[2];
+	int mem_fd;
 	uint8_t *mem;
 	uint64_t *hashes;
 	char err[256];
@@ -27,9 +31,14 @@ FIXTURE(wire) {
 FIXTURE_SETUP(wire)
 {
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->sv));
-	self->mem = calloc(PAGES, VMOTION_PAGE_SIZE);
+	/* Guest memory as the VMM has it: a memfd, mapped shared. */
+	self->mem_fd = memfd_create("wire-test", MFD_CLOEXEC);
+	ASSERT_LE(0, self->mem_fd);
+	ASSERT_EQ(0, ftruncate(self->mem_fd, PAGES * VMOTION_PAGE_SIZE));
+	self->mem = mmap(NULL, PAGES * VMOTION_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->mem_fd, 0);
 	self->hashes = page_hashes_new(PAGES);
-	ASSERT_NE(NULL, self->mem);
+	ASSERT_NE(MAP_FAILED, self->mem);
 	ASSERT_NE(NULL, self->hashes);
 }
 
@@ -37,7 +46,8 @@ FIXTURE_TEARDOWN(wire)
 {
 	close(self->sv[0]);
 	close(self->sv[1]);
-	free(self->mem);
+	munmap(self->mem, PAGES * VMOTION_PAGE_SIZE);
+	close(self->mem_fd);
 	free(self->hashes);
 }
 
@@ -132,16 +142,34 @@ TEST_F(wire, corrupted_payload)
 	expect_refused(_metadata, self->sv, &fr, sizeof(fr), "checksum");
 }
 
-static long apply(FIXTURE_DATA(wire) *self, uint64_t n, const void *p,
-		  size_t len)
+/* Apply a PAGES frame, through the memfd or (@fd false) the mapping. */
+static long apply_via(FIXTURE_DATA(wire) *self, bool fd, uint64_t n,
+		      const void *p, size_t len)
 {
 	struct wire_frame f = {
 		.command = VMOTION_CMD_PAGES, .arg = n, .length = len,
 		.payload = (void *)p,
 	};
+	struct page_target t = {
+		.mem = self->mem, .fd = fd ? self->mem_fd : -1,
+		.nr_pages = PAGES, .hashes = self->hashes,
+	};
 
-	return pages_apply(self->mem, PAGES, self->hashes, &f, self->err,
-			   sizeof(self->err));
+	return pages_apply(&t, &f, self->err, sizeof(self->err));
+}
+
+static long apply(FIXTURE_DATA(wire) *self, uint64_t n, const void *p,
+		  size_t len)
+{
+	return apply_via(self, true, n, p, len);
+}
+
+/* Bytes of the memfd the kernel has allocated. */
+static long long allocated(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? -1 : (long long)st.st_blocks * 512;
 }
 
 TEST_F(wire, pages_good)
@@ -160,6 +188,71 @@ TEST_F(wire, pages_good)
 	EXPECT_EQ(0, self->mem[5 * VMOTION_PAGE_SIZE + 100]);
 	EXPECT_EQ(page_hash(b.page), self->hashes[3]);
 	EXPECT_EQ(page_zero_hash(), self->hashes[5]);
+}
+
+TEST_F(wire, pages_both_ways_agree)
+{
+	/* pfns 7, 8, 9 (one run), zero 10, 20 (a run of its own), zero 30 */
+	static const uint64_t pfns[] = { 7, 8, 9, 10 | VMOTION_PAGE_ZERO, 20,
+					 30 | VMOTION_PAGE_ZERO };
+	size_t n = sizeof(pfns) / sizeof(pfns[0]), i, len;
+	uint8_t *buf = calloc(1, n * 8 + n * VMOTION_PAGE_SIZE), *data;
+	uint64_t ref[PAGES];
+	int way;
+
+	ASSERT_NE(NULL, buf);
+	data = buf + n * 8;
+	for (i = 0; i < n; i++) {
+		uint64_t d = htole64(pfns[i]);
+
+		memcpy(buf + i * 8, &d, 8);
+		if (!(pfns[i] & VMOTION_PAGE_ZERO)) {
+			memset(data, 0x10 + i, VMOTION_PAGE_SIZE);
+			data += VMOTION_PAGE_SIZE;
+		}
+	}
+	len = data - buf;
+	for (way = 0; way < 2; way++) {
+		/* Pages 10 and 30 held data before: they must read zero. */
+		memset(self->mem, 0x77, PAGES * VMOTION_PAGE_SIZE);
+		ASSERT_EQ((long)n, apply_via(self, way, n, buf, len)) TH_LOG("%s", self->err);
+		EXPECT_EQ(0x10, self->mem[7 * VMOTION_PAGE_SIZE]);
+		EXPECT_EQ(0x12, self->mem[10 * VMOTION_PAGE_SIZE - 1]);
+		EXPECT_EQ(0, self->mem[10 * VMOTION_PAGE_SIZE]);
+		EXPECT_EQ(0, self->mem[11 * VMOTION_PAGE_SIZE - 1]);
+		EXPECT_EQ(0x14, self->mem[21 * VMOTION_PAGE_SIZE - 1]);
+		EXPECT_EQ(0, self->mem[30 * VMOTION_PAGE_SIZE + 5]);
+		EXPECT_EQ(0x77, self->mem[11 * VMOTION_PAGE_SIZE]);
+		if (way == 0)
+			memcpy(ref, self->hashes, sizeof(ref));
+		else
+			EXPECT_EQ(0, memcmp(ref, self->hashes, sizeof(ref)));
+	}
+	EXPECT_EQ(page_hash(self->mem + 20 * VMOTION_PAGE_SIZE), self->hashes[20]);
+	EXPECT_EQ(page_zero_hash(), self->hashes[10]);
+	free(buf);
+}
+
+TEST_F(wire, pages_install_without_clearing_and_free_zeroes)
+{
+	struct {
+		uint64_t d[2];
+		uint8_t page[2][VMOTION_PAGE_SIZE];
+	} b;
+	uint64_t z = htole64(41 | VMOTION_PAGE_ZERO);
+
+	/* Written through the memfd, two pages are two pages of memory. */
+	ASSERT_EQ(0, allocated(self->mem_fd));
+	b.d[0] = htole64(40);
+	b.d[1] = htole64(41);
+	memset(b.page, 0xcd, sizeof(b.page));
+	ASSERT_EQ(2, apply(self, 2, &b, sizeof(b)));
+	EXPECT_EQ(2 * VMOTION_PAGE_SIZE, allocated(self->mem_fd));
+	EXPECT_EQ(0xcd, self->mem[42 * VMOTION_PAGE_SIZE - 1]);
+	/* A page that became zero gives its memory back. */
+	ASSERT_EQ(1, apply(self, 1, &z, sizeof(z)));
+	EXPECT_EQ(VMOTION_PAGE_SIZE, allocated(self->mem_fd));
+	EXPECT_EQ(0, self->mem[41 * VMOTION_PAGE_SIZE]);
 }
 
 TEST_F(wire, pages_bad)
