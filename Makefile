@@ -99,6 +99,7 @@ help:
 	@echo "make lab        interactive shell in the lab"
 	@echo "make bench-trace  tracking cost per mode, 1-2 GiB guests (lab)"
 	@echo "make bench-bitmap compacted bitmap vs raw and Roaring"
+	@echo "make bench-pages  the migration's per-page path, CPU per page (host)"
 	@echo "make bench-migrate vmotion vs QEMU 7.2 and 10.0 live migration (lab; QUICK=1, SET=)"
 	@echo "make throttle-loop  throttle_test THROTTLE_RUNS times (20) in one lab boot"
 	@echo "make deps       install the Debian packages the project needs"

@@ -220,13 +220,14 @@ static int on_dirty_set(struct receiver *r, const struct wire_frame *f)
 static void pages_arrived(struct receiver *r, const struct wire_frame *f)
 {
 	const uint8_t *p = f->payload;
-	uint64_t i, d, pfn;
+	struct vmotion_page_desc d;
+	uint64_t i, pfn;
 
 	if (!r->pending)
 		return;
 	for (i = 0; i < f->arg; i++) {
 		memcpy(&d, p + i * sizeof(d), sizeof(d));
-		pfn = le64toh(d) & VMOTION_PFN_MASK;
+		pfn = le64toh(d.pfn) & VMOTION_PFN_MASK;
 		if (r->pending[pfn / BITS_PER_LONG] & (1UL << (pfn % BITS_PER_LONG))) {
 			r->pending[pfn / BITS_PER_LONG] &= ~(1UL << (pfn % BITS_PER_LONG));
 			r->nr_pending--;

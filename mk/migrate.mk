@@ -39,6 +39,17 @@ $(BUILD)/fuzz/wire_fuzz: $(call objs,fuzz,ctl/migrate/tests/wire_fuzz.c \
 	@mkdir -p $(@D)
 	$(LD_fuzz) -o $@ $^ -lxxhash
 
+# make bench-pages: the per-page data path of migrate and receive on the
+# host, CPU per page on each side (bench/page_path_bench.c).
+.PHONY: bench-pages
+$(BUILD)/bench/page_path_bench: $(call objs,rel,bench/page_path_bench.c \
+		$(WIRE_SRCS))
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ -lxxhash -lpthread
+
+bench-pages: $(BUILD)/bench/page_path_bench
+	$(BUILD)/bench/page_path_bench
+
 # Real dirty sets for make bench-bitmap: harvests of a Linux guest under
 # two workloads, captured in the lab (bench/capture-dirty-sets) and kept
 # in bench/captured/<name>/ (not part of make check).

@@ -20,7 +20,14 @@ uint64_t page_hash(const void *page)
 
 uint64_t page_zero_hash(void)
 {
-	return page_hash(zero_page);
+	static uint64_t zero_hash;
+	uint64_t h = __atomic_load_n(&zero_hash, __ATOMIC_RELAXED);
+
+	if (!h) {
+		h = page_hash(zero_page);
+		__atomic_store_n(&zero_hash, h, __ATOMIC_RELAXED);
+	}
+	return h;
 }
 
 bool page_is_zero(const void *page)
@@ -32,6 +39,14 @@ bool page_is_zero(const void *page)
 		if (w[i])
 			return false;
 	return true;
+}
+
+uint64_t page_hash_zero(const void *page, bool *zero)
+{
+	uint64_t h = page_hash(page);
+
+	*zero = h == page_zero_hash() && page_is_zero(page);
+	return h;
 }
 
 uint64_t *page_hashes_new(uint64_t nr_pages)
@@ -50,14 +65,18 @@ uint64_t page_hashes_fold(const uint64_t *hashes, uint64_t nr_pages)
 	return XXH64(hashes, nr_pages * sizeof(*hashes), 0);
 }
 
-/* @n pages of @data at page @pfn of the target. */
-static int install(const struct page_target *t, uint64_t pfn,
+/*
+ * @n pages of @data at page @pfn of the target: written into the memfd
+ * when they are @fresh (not allocated yet), else copied into the mapping
+ * (the pages exist; shmem's write path would cost more per page).
+ */
+static int install(const struct page_target *t, bool fresh, uint64_t pfn,
 		   const uint8_t *data, uint64_t n, char *err, size_t errlen)
 {
 	size_t len = n * VMOTION_PAGE_SIZE;
 	off_t off = pfn * VMOTION_PAGE_SIZE;
 
-	if (t->fd < 0) {
+	if (!fresh) {
 		memcpy(t->mem + off, data, len);
 		return 0;
 	}
@@ -100,66 +119,94 @@ static int install_zero(const struct page_target *t, uint64_t pfn,
 long pages_apply(const struct page_target *t, const struct wire_frame *f,
 		 char *err, size_t errlen)
 {
-	const uint8_t *p = f->payload;
-	uint64_t n = f->arg, i, nr_data = 0, d;
-	uint64_t run_pfn = 0, run_len = 0;
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	uint64_t n = f->arg, i, nr_data = 0, pfn, hash[VMOTION_MAX_BATCH];
+	uint64_t run_pfn = 0, run_len = 0, zero_hash = page_zero_hash();
 	const uint8_t *data, *run_data = NULL;
+	struct vmotion_page_desc d;
+	bool fresh, run_fresh = false;
 
-	if (n == 0 || n > VMOTION_MAX_BATCH || f->length < n * 8) {
+	if (n == 0 || n > VMOTION_MAX_BATCH || f->length < n * dsz) {
 		snprintf(err, errlen, "PAGES frame: %llu descriptors in %llu bytes",
 			 (unsigned long long)n, (unsigned long long)f->length);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		memcpy(&d, p + i * 8, 8);
-		d = le64toh(d);
-		if (d & ~(VMOTION_PAGE_ZERO | VMOTION_PFN_MASK) ||
-		    (d & VMOTION_PFN_MASK) >= t->nr_pages) {
-			snprintf(err, errlen, "PAGES frame: bad descriptor %#llx for a guest of %llu pages",
-				 (unsigned long long)d,
+		memcpy(&d, (const uint8_t *)f->payload + i * dsz, dsz);
+		pfn = le64toh(d.pfn);
+		if (pfn & ~(VMOTION_PAGE_ZERO | VMOTION_PFN_MASK) ||
+		    (pfn & VMOTION_PFN_MASK) >= t->nr_pages ||
+		    (pfn & VMOTION_PAGE_ZERO && d.hash)) {
+			snprintf(err, errlen, "PAGES frame: bad descriptor %#llx/%#llx for a guest of %llu pages",
+				 (unsigned long long)pfn,
+				 (unsigned long long)le64toh(d.hash),
 				 (unsigned long long)t->nr_pages);
 			return -1;
 		}
-		if (!(d & VMOTION_PAGE_ZERO))
+		if (!(pfn & VMOTION_PAGE_ZERO))
 			nr_data++;
 	}
-	if (f->length != n * 8 + nr_data * VMOTION_PAGE_SIZE) {
+	if (f->length != n * dsz + nr_data * VMOTION_PAGE_SIZE) {
 		snprintf(err, errlen, "PAGES frame: %llu bytes, %llu descriptors need %llu",
 			 (unsigned long long)f->length, (unsigned long long)n,
-			 (unsigned long long)(n * 8 + nr_data * VMOTION_PAGE_SIZE));
+			 (unsigned long long)(n * dsz + nr_data * VMOTION_PAGE_SIZE));
 		return -1;
+	}
+	/* Every page against its hash, before any of them is installed. */
+	data = (const uint8_t *)f->payload + n * dsz;
+	for (i = 0; i < n; i++) {
+		memcpy(&d, (const uint8_t *)f->payload + i * dsz, dsz);
+		if (le64toh(d.pfn) & VMOTION_PAGE_ZERO) {
+			hash[i] = page_zero_hash();
+			continue;
+		}
+		hash[i] = page_hash(data);
+		if (hash[i] != le64toh(d.hash)) {
+			snprintf(err, errlen, "PAGES frame: checksum mismatch in guest page %llu (its hash is %#llx, the descriptor says %#llx)",
+				 (unsigned long long)(le64toh(d.pfn) & VMOTION_PFN_MASK),
+				 (unsigned long long)hash[i],
+				 (unsigned long long)le64toh(d.hash));
+			return -1;
+		}
+		data += VMOTION_PAGE_SIZE;
 	}
 	/*
 	 * Data pages lie back to back in the frame, so a run of consecutive
-	 * page numbers (a first pass is nothing else) is one write.
+	 * page numbers (a first pass is nothing else) is one write.  A page
+	 * whose hash here is still the zero page's has never been installed
+	 * (or was punched out): it is fresh.
 	 */
-	data = p + n * 8;
+	data = (const uint8_t *)f->payload + n * dsz;
 	for (i = 0; i < n; i++) {
-		uint64_t pfn;
+		bool zero;
 
-		memcpy(&d, p + i * 8, 8);
-		d = le64toh(d);
-		pfn = d & VMOTION_PFN_MASK;
-		if (run_len && (d & VMOTION_PAGE_ZERO || pfn != run_pfn + run_len)) {
-			if (install(t, run_pfn, run_data, run_len, err, errlen))
+		memcpy(&d, (const uint8_t *)f->payload + i * dsz, dsz);
+		pfn = le64toh(d.pfn) & VMOTION_PFN_MASK;
+		zero = le64toh(d.pfn) & VMOTION_PAGE_ZERO;
+		fresh = t->fd >= 0 && t->hashes[pfn] == zero_hash;
+		if (run_len && (zero || pfn != run_pfn + run_len ||
+				fresh != run_fresh)) {
+			if (install(t, run_fresh, run_pfn, run_data, run_len,
+				    err, errlen))
 				return -1;
 			run_len = 0;
 		}
-		if (d & VMOTION_PAGE_ZERO) {
+		t->hashes[pfn] = hash[i];
+		if (zero) {
 			if (install_zero(t, pfn, err, errlen))
 				return -1;
-			t->hashes[pfn] = page_zero_hash();
 			continue;
 		}
 		if (!run_len) {
 			run_pfn = pfn;
 			run_data = data;
+			run_fresh = fresh;
 		}
 		run_len++;
-		t->hashes[pfn] = page_hash(data);
 		data += VMOTION_PAGE_SIZE;
 	}
-	if (run_len && install(t, run_pfn, run_data, run_len, err, errlen))
+	if (run_len && install(t, run_fresh, run_pfn, run_data, run_len, err,
+			       errlen))
 		return -1;
 	return n;
 }
@@ -186,7 +233,7 @@ int page_batch_flush(struct page_batch *b)
 	if (!b->n)
 		return 0;
 	ret = wire_send2(b->fd, b->st, VMOTION_CMD_PAGES, b->n, b->desc,
-			 b->n * 8, b->data,
+			 b->n * sizeof(b->desc[0]), b->data,
 			 (size_t)b->nr_data * VMOTION_PAGE_SIZE);
 	b->n = b->nr_data = 0;
 	return ret;
@@ -197,18 +244,26 @@ int page_batch_add(struct page_batch *b, const uint8_t *mem, uint64_t pfn,
 {
 	uint8_t *slot = b->data + (size_t)b->nr_data * VMOTION_PAGE_SIZE;
 
-	/* Copy first: the guest may be writing this page as we read it. */
+	bool zero;
+
+	/*
+	 * Copy first: the guest may be writing this page as we read it, and
+	 * what is sent must be what was hashed.
+	 */
 	memcpy(slot, mem + pfn * VMOTION_PAGE_SIZE, VMOTION_PAGE_SIZE);
-	if (page_is_zero(slot)) {
-		hashes[pfn] = page_zero_hash();
+	hashes[pfn] = page_hash_zero(slot, &zero);
+	if (zero) {
 		b->zero_pages++;
 		if (skip_zero)
 			return 0;
-		b->desc[b->n++] = htole64(pfn | VMOTION_PAGE_ZERO);
+		b->desc[b->n++] = (struct vmotion_page_desc){
+			.pfn = htole64(pfn | VMOTION_PAGE_ZERO),
+		};
 	} else {
-		hashes[pfn] = page_hash(slot);
 		b->data_pages++;
-		b->desc[b->n++] = htole64(pfn);
+		b->desc[b->n++] = (struct vmotion_page_desc){
+			.pfn = htole64(pfn), .hash = htole64(hashes[pfn]),
+		};
 		b->nr_data++;
 	}
 	return b->n == VMOTION_MAX_BATCH ? page_batch_flush(b) : 0;

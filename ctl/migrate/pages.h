@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Guest pages on the wire: PAGES batches (descriptors, then the data of
- * the non-zero pages), and the per-page hashes both sides keep so that
- * their memories can be compared at switchover without rereading them.
+ * Guest pages on the wire: PAGES batches (descriptors with each page's
+ * hash, then the data of the non-zero pages), and the per-page hashes
+ * both sides keep so that their memories can be compared at switchover
+ * without rereading them.  Each page is hashed once on each side: the
+ * hash is at once the zero test (sender), the page's integrity check
+ * (receiver) and its entry in the memory comparison.
  */
 #ifndef VMOTION_MIGRATE_PAGES_H
 #define VMOTION_MIGRATE_PAGES_H
@@ -17,6 +20,11 @@
 uint64_t page_hash(const void *page);
 uint64_t page_zero_hash(void);
 bool page_is_zero(const void *page);
+/*
+ * The hash of @page, and whether it is all zeroes, in one pass over it:
+ * only a page whose hash is the zero page's is scanned again.
+ */
+uint64_t page_hash_zero(const void *page, bool *zero);
 
 /* An array of @nr_pages hashes, all of the zero page; NULL if no memory. */
 uint64_t *page_hashes_new(uint64_t nr_pages);
@@ -24,13 +32,14 @@ uint64_t *page_hashes_new(uint64_t nr_pages);
 uint64_t page_hashes_fold(const uint64_t *hashes, uint64_t nr_pages);
 
 /*
- * The receiving side's guest memory.  With its memfd, pages are written
- * with pwrite(): shmem then allocates each page without clearing it first,
- * where a store through the mapping would fault in a zeroed page only to
- * overwrite it (on the destination, where every page is new, the clearing
- * was most of the receive path's CPU).  Zero pages are punched out, which
- * frees them.  Without it (fd -1, as for hugetlbfs, which has no write()),
- * pages are copied through the mapping.
+ * The receiving side's guest memory.  With its memfd, a page that arrives
+ * for the first time is written with pwrite(): shmem then allocates it
+ * without clearing it first, where a store through the mapping would
+ * fault in a cleared page only to overwrite it.  A page that is there
+ * already is copied through the mapping, which costs less than shmem's
+ * write path.  Zero pages are punched out, which frees them.  Without the
+ * memfd (fd -1, as for hugetlbfs, which has no write()), every page is
+ * copied through the mapping.
  */
 struct page_target {
 	uint8_t *mem;
@@ -51,7 +60,7 @@ long pages_apply(const struct page_target *t, const struct wire_frame *f,
 struct page_batch {
 	int fd;
 	struct wire_stats *st;
-	uint64_t desc[VMOTION_MAX_BATCH];
+	struct vmotion_page_desc desc[VMOTION_MAX_BATCH];
 	uint8_t *data;		/* VMOTION_MAX_BATCH pages */
 	unsigned int n, nr_data;
 	uint64_t zero_pages, data_pages;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+/* XXH64_state_t on the stack, not malloc'ed per frame. */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include "wire.h"
@@ -60,23 +62,40 @@ static int recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * How much of a @len-byte payload the checksum covers: all of it, but in a
+ * well-formed PAGES frame only the descriptors, whose hashes cover the
+ * pages (pages_apply() checks those).  A malformed one is covered whole,
+ * and refused by pages_apply() if it gets that far.
+ */
+static size_t covered(const struct vmotion_frame *h, size_t len)
+{
+	uint64_t n = le64toh(h->arg);
+
+	if (le16toh(h->command) == VMOTION_CMD_PAGES &&
+	    n <= VMOTION_MAX_BATCH && n * sizeof(struct vmotion_page_desc) <= len)
+		return n * sizeof(struct vmotion_page_desc);
+	return len;
+}
+
 static uint64_t checksum2(const struct vmotion_frame *h, const void *a,
 			  size_t alen, const void *b, size_t blen)
 {
 	struct vmotion_frame copy = *h;
-	XXH64_state_t *s = XXH64_createState();
-	uint64_t sum;
+	size_t cover = covered(h, alen + blen);
+	XXH64_state_t s;
 
+	if (alen > cover)
+		alen = cover;
+	blen = cover - alen < blen ? cover - alen : blen;
 	copy.checksum = 0;
-	XXH64_reset(s, 0);
-	XXH64_update(s, &copy, sizeof(copy));
+	XXH64_reset(&s, 0);
+	XXH64_update(&s, &copy, sizeof(copy));
 	if (alen)
-		XXH64_update(s, a, alen);
+		XXH64_update(&s, a, alen);
 	if (blen)
-		XXH64_update(s, b, blen);
-	sum = XXH64_digest(s);
-	XXH64_freeState(s);
-	return sum;
+		XXH64_update(&s, b, blen);
+	return XXH64_digest(&s);
 }
 
 uint64_t wire_checksum(const struct vmotion_frame *h, const void *payload,

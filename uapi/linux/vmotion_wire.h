@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * vmotion migration wire protocol, version 2.
+ * vmotion migration wire protocol, version 3.
  *
  * One TCP connection from the source (`vmotionctl migrate`) to the
  * destination (`vmotionctl receive`) per migration, and short ones after
@@ -8,7 +8,10 @@
  * Everything on them is a frame: a fixed 32-byte little-endian header
  * followed by @length payload bytes.  The
  * checksum is XXH64 (seed 0) over the header with @checksum zeroed, then
- * the payload, so a flipped bit anywhere in a frame is caught.
+ * the payload; in a PAGES frame, over the header and the descriptors
+ * only, since each descriptor carries its page's own hash.  So a flipped
+ * bit anywhere in a frame is caught, and a page's data is hashed once on
+ * each side (the hash both sides keep to compare memories anyway).
  *
  * The source sends requests; the destination answers HELLO, SPEC,
  * ITER_END, CHECKPOINT, COMMIT and RESOLVE with one RESPONSE each.  PAGES frames are
@@ -25,13 +28,13 @@
 #include <linux/types.h>
 
 #define VMOTION_WIRE_MAGIC	0x4e544f4d /* "MOTN", little-endian */
-#define VMOTION_WIRE_VERSION	2
+#define VMOTION_WIRE_VERSION	3
 
 enum vmotion_cmd {
 	VMOTION_CMD_INVALID = 0,
 	VMOTION_CMD_HELLO,	/* struct vmotion_hello; the first frame */
 	VMOTION_CMD_SPEC,	/* struct vmotion_spec + CPUID entries */
-	VMOTION_CMD_PAGES,	/* @arg descriptors, then the non-zero pages */
+	VMOTION_CMD_PAGES,	/* @arg page descriptors, then the non-zero pages */
 	VMOTION_CMD_ITER_END,	/* @arg = iteration number; no payload */
 	VMOTION_CMD_CHECKPOINT,	/* the VM state blob (vmotionctl.rst) */
 	VMOTION_CMD_COMMIT,	/* the source will never run the VM again */
@@ -72,8 +75,14 @@ struct vmotion_frame {
 
 /*
  * A PAGES descriptor: the guest page frame number, plus VMOTION_PAGE_ZERO
- * when the page is all zeroes (no data follows for it).
+ * when the page is all zeroes (no data follows for it, and @hash is 0);
+ * otherwise @hash is XXH3_64bits (seed 0) of the page's 4096 bytes.
  */
+struct vmotion_page_desc {
+	__le64 pfn;
+	__le64 hash;
+};
+
 #define VMOTION_PAGE_ZERO	_BITULL(63)
 #define VMOTION_PFN_MASK	(_BITULL(52) - 1)
 

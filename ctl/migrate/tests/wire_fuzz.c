@@ -3,6 +3,7 @@
  * libFuzzer target: arbitrary bytes from a peer, through the receiver's
  * frame check and PAGES parser, into a small guest memory.
  */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +16,26 @@
 #define PAGES	16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Set each data page's descriptor hash to the hash of its data. */
+static void fix_hashes(uint8_t *p, size_t len, uint64_t n)
+{
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	uint8_t *data = p + n * dsz;
+	struct vmotion_page_desc d;
+	uint64_t i;
+
+	for (i = 0; i < n && (i + 1) * dsz <= len; i++) {
+		memcpy(&d, p + i * dsz, dsz);
+		if (le64toh(d.pfn) & VMOTION_PAGE_ZERO)
+			continue;
+		if (data + VMOTION_PAGE_SIZE > p + len)
+			return;
+		d.hash = htole64(page_hash(data));
+		memcpy(p + i * dsz, &d, dsz);
+		data += VMOTION_PAGE_SIZE;
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,14 +61,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/*
 	 * The checksum stops almost every mutated frame at the door, so feed
 	 * the PAGES parser directly too: first byte the descriptor count,
-	 * the rest the payload.
+	 * the rest the payload.  With the count's top bit set, the data
+	 * pages' hashes are made right first, so that mutations get past
+	 * the hash check into the installing code.
 	 */
 	if (size) {
+		static uint8_t buf[1 << 20];
 		struct wire_frame p = {
-			.command = VMOTION_CMD_PAGES, .arg = data[0],
-			.length = size - 1, .payload = (void *)(data + 1),
+			.command = VMOTION_CMD_PAGES, .arg = data[0] & 0x7f,
+			.length = size - 1, .payload = buf,
 		};
 
+		memcpy(buf, data + 1, size - 1);
+		if (data[0] & 0x80)
+			fix_hashes(buf, size - 1, p.arg);
 		pages_apply(&t, &p, err, sizeof(err));
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))

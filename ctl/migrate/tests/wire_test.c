@@ -172,22 +172,47 @@ static long long allocated(int fd)
 	return fstat(fd, &st) ? -1 : (long long)st.st_blocks * 512;
 }
 
+/*
+ * A PAGES payload: a descriptor per entry of @pfns (with its flags), each
+ * data page filled with @fill + its index and hashed right.  malloc'ed;
+ * its length in *len.
+ */
+static uint8_t *build(const uint64_t *pfns, size_t n, int fill, size_t *len)
+{
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	uint8_t *buf = calloc(1, n * dsz + n * VMOTION_PAGE_SIZE), *data;
+	size_t i;
+
+	if (!buf)
+		abort();
+	data = buf + n * dsz;
+	for (i = 0; i < n; i++) {
+		struct vmotion_page_desc d = { .pfn = htole64(pfns[i]) };
+
+		if (!(pfns[i] & VMOTION_PAGE_ZERO)) {
+			memset(data, fill + i, VMOTION_PAGE_SIZE);
+			d.hash = htole64(page_hash(data));
+			data += VMOTION_PAGE_SIZE;
+		}
+		memcpy(buf + i * dsz, &d, dsz);
+	}
+	*len = data - buf;
+	return buf;
+}
+
 TEST_F(wire, pages_good)
 {
-	struct {
-		uint64_t d[2];
-		uint8_t page[VMOTION_PAGE_SIZE];
-	} b;
+	static const uint64_t pfns[] = { 3, 5 | VMOTION_PAGE_ZERO };
+	size_t len;
+	uint8_t *b = build(pfns, 2, 0xab, &len);
 
 	memset(self->mem + 5 * VMOTION_PAGE_SIZE, 0x55, VMOTION_PAGE_SIZE);
-	b.d[0] = htole64(3);
-	b.d[1] = htole64(5 | VMOTION_PAGE_ZERO);
-	memset(b.page, 0xab, sizeof(b.page));
-	ASSERT_EQ(2, apply(self, 2, &b, sizeof(b)));
+	ASSERT_EQ(2, apply(self, 2, b, len)) TH_LOG("%s", self->err);
 	EXPECT_EQ(0xab, self->mem[3 * VMOTION_PAGE_SIZE + 100]);
 	EXPECT_EQ(0, self->mem[5 * VMOTION_PAGE_SIZE + 100]);
-	EXPECT_EQ(page_hash(b.page), self->hashes[3]);
+	EXPECT_EQ(page_hash(self->mem + 3 * VMOTION_PAGE_SIZE), self->hashes[3]);
 	EXPECT_EQ(page_zero_hash(), self->hashes[5]);
+	free(b);
 }
 
 TEST_F(wire, pages_both_ways_agree)
@@ -195,23 +220,11 @@ TEST_F(wire, pages_both_ways_agree)
 	/* pfns 7, 8, 9 (one run), zero 10, 20 (a run of its own), zero 30 */
 	static const uint64_t pfns[] = { 7, 8, 9, 10 | VMOTION_PAGE_ZERO, 20,
 					 30 | VMOTION_PAGE_ZERO };
-	size_t n = sizeof(pfns) / sizeof(pfns[0]), i, len;
-	uint8_t *buf = calloc(1, n * 8 + n * VMOTION_PAGE_SIZE), *data;
+	size_t n = sizeof(pfns) / sizeof(pfns[0]), len;
+	uint8_t *buf = build(pfns, n, 0x10, &len);
 	uint64_t ref[PAGES];
 	int way;
 
-	ASSERT_NE(NULL, buf);
-	data = buf + n * 8;
-	for (i = 0; i < n; i++) {
-		uint64_t d = htole64(pfns[i]);
-
-		memcpy(buf + i * 8, &d, 8);
-		if (!(pfns[i] & VMOTION_PAGE_ZERO)) {
-			memset(data, 0x10 + i, VMOTION_PAGE_SIZE);
-			data += VMOTION_PAGE_SIZE;
-		}
-	}
-	len = data - buf;
 	for (way = 0; way < 2; way++) {
 		/* Pages 10 and 30 held data before: they must read zero. */
 		memset(self->mem, 0x77, PAGES * VMOTION_PAGE_SIZE);
@@ -235,50 +248,114 @@ TEST_F(wire, pages_both_ways_agree)
 
 TEST_F(wire, pages_install_without_clearing_and_free_zeroes)
 {
-	struct {
-		uint64_t d[2];
-		uint8_t page[2][VMOTION_PAGE_SIZE];
-	} b;
-	uint64_t z = htole64(41 | VMOTION_PAGE_ZERO);
+	static const uint64_t two[] = { 40, 41 }, zero[] = { 41 | VMOTION_PAGE_ZERO };
+	size_t len, zlen;
+	uint8_t *b = build(two, 2, 0xcd, &len), *z = build(zero, 1, 0, &zlen);
 
 	/* Written through the memfd, two pages are two pages of memory. */
 	ASSERT_EQ(0, allocated(self->mem_fd));
-	b.d[0] = htole64(40);
-	b.d[1] = htole64(41);
-	memset(b.page, 0xcd, sizeof(b.page));
-	ASSERT_EQ(2, apply(self, 2, &b, sizeof(b)));
+	ASSERT_EQ(2, apply(self, 2, b, len));
 	EXPECT_EQ(2 * VMOTION_PAGE_SIZE, allocated(self->mem_fd));
-	EXPECT_EQ(0xcd, self->mem[42 * VMOTION_PAGE_SIZE - 1]);
+	EXPECT_EQ(0xce, self->mem[42 * VMOTION_PAGE_SIZE - 1]);
 	/* A page that became zero gives its memory back. */
-	ASSERT_EQ(1, apply(self, 1, &z, sizeof(z)));
+	ASSERT_EQ(1, apply(self, 1, z, zlen));
 	EXPECT_EQ(VMOTION_PAGE_SIZE, allocated(self->mem_fd));
 	EXPECT_EQ(0, self->mem[41 * VMOTION_PAGE_SIZE]);
+	free(b);
+	free(z);
+}
+
+/* Descriptor @i of payload @b, to be spoiled. */
+static struct vmotion_page_desc *desc(uint8_t *b, size_t i)
+{
+	return (struct vmotion_page_desc *)(b + i * sizeof(struct vmotion_page_desc));
 }
 
 TEST_F(wire, pages_bad)
 {
-	uint64_t d[2] = { htole64(PAGES), htole64(1) };
-	uint8_t *buf = calloc(1, 16 + 2 * VMOTION_PAGE_SIZE);
+	static const uint64_t pfns[] = { 1, 2 };
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	size_t len;
+	uint8_t *b = build(pfns, 2, 0x42, &len), *orig = malloc(len);
 
-	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, orig);
+	memcpy(orig, b, len);
+#define SPOIL(what) do { memcpy(b, orig, len); what; } while (0)
 	/* a page past the guest's end */
-	memcpy(buf, d, 16);
-	EXPECT_EQ(-1, apply(self, 2, buf, 16 + 2 * VMOTION_PAGE_SIZE));
+	SPOIL(desc(b, 0)->pfn = htole64(PAGES));
+	EXPECT_EQ(-1, apply(self, 2, b, len));
 	/* reserved descriptor bits */
-	d[0] = htole64(1ULL << 60);
-	memcpy(buf, d, 16);
-	EXPECT_EQ(-1, apply(self, 2, buf, 16 + 2 * VMOTION_PAGE_SIZE));
+	SPOIL(desc(b, 0)->pfn = htole64(1ULL << 60));
+	EXPECT_EQ(-1, apply(self, 2, b, len));
+	/* a zero page with a hash */
+	SPOIL(desc(b, 1)->pfn = htole64(2 | VMOTION_PAGE_ZERO));
+	EXPECT_EQ(-1, apply(self, 2, b, len - VMOTION_PAGE_SIZE));
+	EXPECT_NE(NULL, strstr(self->err, "bad descriptor"));
 	/* one page of data missing */
-	d[0] = htole64(2);
-	memcpy(buf, d, 16);
-	EXPECT_EQ(-1, apply(self, 2, buf, 16 + VMOTION_PAGE_SIZE));
+	SPOIL();
+	EXPECT_EQ(-1, apply(self, 2, b, len - VMOTION_PAGE_SIZE));
 	/* more descriptors than bytes, and too many */
-	EXPECT_EQ(-1, apply(self, 3, buf, 16));
-	EXPECT_EQ(-1, apply(self, VMOTION_MAX_BATCH + 1, buf, 16));
-	EXPECT_EQ(-1, apply(self, 0, buf, 0));
-	/* nothing reached memory */
-	EXPECT_EQ(0, self->mem[2 * VMOTION_PAGE_SIZE]);
-	free(buf);
+	EXPECT_EQ(-1, apply(self, 3, b, 2 * dsz));
+	EXPECT_EQ(-1, apply(self, VMOTION_MAX_BATCH + 1, b, len));
+	EXPECT_EQ(-1, apply(self, 0, b, 0));
+	/* a bit flipped in the second page's data: its hash says so */
+	SPOIL(b[2 * dsz + VMOTION_PAGE_SIZE + 17] ^= 4);
+	EXPECT_EQ(-1, apply(self, 2, b, len));
+	EXPECT_NE(NULL, strstr(self->err, "checksum mismatch in guest page 2"))
+		TH_LOG("%s", self->err);
+	/* nothing reached memory, not even the good first page */
+	EXPECT_EQ(0, allocated(self->mem_fd));
+	EXPECT_EQ(0, self->mem[1 * VMOTION_PAGE_SIZE]);
+#undef SPOIL
+	free(orig);
+	free(b);
+}
+
+/*
+ * On the wire, a PAGES frame's checksum covers its descriptors; its data
+ * is covered by their hashes.  Both kinds of damage are refused.
+ */
+TEST_F(wire, pages_frame_coverage)
+{
+	static const uint64_t pfns[] = { 9, 11 };
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	struct wire_frame f;
+	size_t len;
+	uint8_t *b = build(pfns, 2, 0x60, &len);
+	struct page_target t = {
+		.mem = self->mem, .fd = self->mem_fd, .nr_pages = PAGES,
+		.hashes = self->hashes,
+	};
+	struct {
+		struct vmotion_frame h;
+		uint8_t p[2 * sizeof(struct vmotion_page_desc) + 2 * VMOTION_PAGE_SIZE];
+	} *raw = malloc(sizeof(*raw));
+
+	ASSERT_NE(NULL, raw);
+	ASSERT_EQ(len, sizeof(raw->p));
+	/* Intact: received and installed. */
+	ASSERT_EQ(0, wire_send2(self->sv[0], NULL, VMOTION_CMD_PAGES, 2, b,
+				2 * dsz, b + 2 * dsz, len - 2 * dsz));
+	ASSERT_EQ(0, wire_recv(self->sv[1], NULL, &f, self->err, sizeof(self->err)));
+	EXPECT_EQ(2, pages_apply(&t, &f, self->err, sizeof(self->err)));
+	wire_frame_free(&f);
+	/* A bit of data flipped in flight: the frame passes, its page not. */
+	raw->h = header(VMOTION_CMD_PAGES, len);
+	raw->h.arg = htole64(2);
+	memcpy(raw->p, b, len);
+	raw->h.checksum = htole64(wire_checksum(&raw->h, raw->p, len));
+	raw->p[2 * dsz + 5] ^= 1;
+	ASSERT_EQ(sizeof(*raw), write(self->sv[0], raw, sizeof(*raw)));
+	ASSERT_EQ(0, wire_recv(self->sv[1], NULL, &f, self->err, sizeof(self->err)));
+	EXPECT_EQ(-1, pages_apply(&t, &f, self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "checksum mismatch in guest page 9"));
+	wire_frame_free(&f);
+	/* A bit of a descriptor's hash flipped: the frame is refused. */
+	raw->p[2 * dsz + 5] ^= 1;
+	raw->p[8] ^= 1;
+	expect_refused(_metadata, self->sv, raw, sizeof(*raw), "checksum");
+	free(raw);
+	free(b);
 }
 
 TEST_HARNESS_MAIN
