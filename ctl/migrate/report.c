@@ -46,6 +46,7 @@ void mig_report_write(struct migration *m, const char *result)
 {
 	struct json_object *r = json_object_new_object(), *a;
 	unsigned int i;
+	FILE *f;
 
 	add(r, "result", json_object_new_string(result));
 	if (m->reason[0])
@@ -81,8 +82,16 @@ void mig_report_write(struct migration *m, const char *result)
 	for (i = 0; m->stun_read && i < m->stun.nr_vcpus; i++)
 		json_object_array_add(a, num("%.3f", m->stun.vcpus[i].stun_ns / 1e6));
 	add(r, "sdps_stun_ms_per_vcpu", a);
-	if (json_object_to_file_ext(m->json, r, JSON_C_TO_STRING_PRETTY |
-				    JSON_C_TO_STRING_NOSLASHESCAPE))
+	f = fopen(m->json, "w");
+	if (f) {
+		int ok = fprintf(f, "%s\n", json_object_to_json_string_ext(r,
+				 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				 JSON_C_TO_STRING_NOSLASHESCAPE)) >= 0;
+
+		if (fclose(f) || !ok)
+			f = NULL;
+	}
+	if (!f)
 		fail("--json %s: %s", m->json, strerror(errno));
 	json_object_put(r);
 }
