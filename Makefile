@@ -60,7 +60,7 @@ CTL_SRCS := ctl/main.c ctl/cli.c ctl/cmd_info.c ctl/cmd_run.c ctl/cmd_vm.c \
 	    ctl/output.c ctl/parse.c ctl/vm_client.c \
 	    ctl/netlink/vmtrace_nl.c ctl/vmm/payload_image.S \
 	    $(wildcard ctl/vmm/*.c)
-CTL_LIBS := -lmnl -lxxhash -ljson-c -lpthread
+CTL_LIBS := -lmnl -lxxhash -lzstd -ljson-c -lpthread
 
 # The built-in guest payloads: freestanding 64-bit code, flat binary,
 # linked into vmotionctl.

@@ -9,9 +9,12 @@
  * load does not count) and the wall rate, the best of --reps runs.
  *
  *   page_path_bench [--mib N] [--zero PERCENT] [--reps N] [--copy]
+ *                   [--compress SPEC] [--text]
  *
  * --copy installs through the mapping (memcpy), as receive does for
- * hugetlbfs memory, instead of with pwrite() into the memfd.
+ * hugetlbfs memory, instead of with pwrite() into the memfd.  --compress
+ * is migrate's (none by default here); --text fills pages with letters,
+ * which compress, instead of random words, which do not.
  * Zero pages are left out, as in a first pass (the destination starts
  * zeroed).  The first run installs into new memory (the kernel allocates
  * every page), as a first pass does; later runs rewrite the same pages,
@@ -28,10 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../ctl/migrate/compress.h"
 #include "../ctl/migrate/pages.h"
 #include "../ctl/migrate/wire.h"
 
 struct side {
+	struct compressor *comp;	/* the sender's, or NULL */
 	int fd;			/* its end of the socketpair */
 	int mem_fd;		/* the receiver's memory */
 	uint8_t *mem;
@@ -60,6 +65,7 @@ static void *send_all(void *arg)
 		s->err = ENOMEM;
 		return NULL;
 	}
+	b.comp = s->comp;
 	for (pfn = 0; pfn < s->nr_pages && !s->err; pfn++)
 		if (page_batch_add(&b, s->mem, pfn, s->hashes, true))
 			s->err = errno;
@@ -106,7 +112,7 @@ static void *receive_all(void *arg)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: page_path_bench [--mib N] [--zero PERCENT] [--reps N] [--copy]\n");
+	fprintf(stderr, "usage: page_path_bench [--mib N] [--zero PERCENT] [--reps N] [--copy] [--compress SPEC] [--text]\n");
 	return 2;
 }
 
@@ -118,7 +124,10 @@ int main(int argc, char **argv)
 	struct side tx = { 0 }, rx = { 0 };
 	uint64_t nr_pages, pfn;
 	int memfd, sv[2];
-	bool copy = false;
+	const char *compress = "none";
+	bool copy = false, text = false;
+	struct compressor comp;
+	char err[128];
 	uint8_t *src;
 
 	for (i = 1; i < (unsigned long)argc; i++) {
@@ -126,8 +135,12 @@ int main(int argc, char **argv)
 				   !strcmp(argv[i], "--zero") ? &zero :
 				   !strcmp(argv[i], "--reps") ? &reps : NULL;
 
-		if (!strcmp(argv[i], "--copy")) {
-			copy = true;
+		if (!strcmp(argv[i], "--copy") || !strcmp(argv[i], "--text")) {
+			*(argv[i][2] == 'c' ? &copy : &text) = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--compress") && i + 1 < (unsigned long)argc) {
+			compress = argv[++i];
 			continue;
 		}
 		if (!v || i + 1 == (unsigned long)argc)
@@ -136,6 +149,8 @@ int main(int argc, char **argv)
 	}
 	if (!mib || zero > 100 || !reps)
 		return usage();
+	if (compressor_init(&comp, compress, err, sizeof(err)))
+		return fprintf(stderr, "page_path_bench: --compress %s\n", err), 2;
 	nr_pages = (uint64_t)mib << 8;
 	src = malloc(nr_pages * VMOTION_PAGE_SIZE);
 	memfd = memfd_create("page-path-bench", MFD_CLOEXEC);
@@ -151,9 +166,10 @@ int main(int argc, char **argv)
 			continue;
 		}
 		for (i = 0; i < VMOTION_PAGE_SIZE / 4; i++)
-			w[i] = rand();
+			w[i] = text ? 0x61616161 + (rand() & 0x0f0f0f0f) : rand();
 	}
 	tx.mem = src;
+	tx.comp = comp.mode == COMPRESS_NONE ? NULL : &comp;
 	rx.mem = mmap(NULL, nr_pages * VMOTION_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		      MAP_SHARED, memfd, 0);
 	tx.hashes = page_hashes_new(nr_pages);
@@ -193,13 +209,21 @@ int main(int argc, char **argv)
 		best_rx = rx.cpu_s < best_rx ? rx.cpu_s : best_rx;
 		best_wall = wall < best_wall ? wall : best_wall;
 	}
-	printf("page path, %lu MiB, %lu%% zero pages, wire protocol %u, installed by %s:\n",
-	       mib, zero, VMOTION_WIRE_VERSION, copy ? "memcpy" : "pwrite");
+	printf("page path, %lu MiB, %lu%% zero pages of %s, wire protocol %u, installed by %s, compression %s:\n",
+	       mib, zero, text ? "letters" : "random words", VMOTION_WIRE_VERSION,
+	       copy ? "memcpy" : "pwrite", compress);
 	printf("  into new memory:   send %4.0f ns/page, receive %4.0f ns/page, %6.0f MiB/s\n",
 	       first_tx * 1e9 / nr_pages, first_rx * 1e9 / nr_pages,
 	       mib / first_wall);
 	printf("  best of %lu runs:   send %4.0f ns/page, receive %4.0f ns/page, %6.0f MiB/s\n",
 	       reps, best_tx * 1e9 / nr_pages, best_rx * 1e9 / nr_pages,
 	       mib / best_wall);
+	if (comp.raw_bytes)
+		printf("  compressed to %.3f of the data, %llu zstd and %llu raw batches, %.0f ns/page compressing\n",
+		       (double)comp.wire_bytes / comp.raw_bytes,
+		       (unsigned long long)comp.zstd_batches,
+		       (unsigned long long)comp.raw_batches,
+		       comp.cpu_s * 1e9 / (reps * nr_pages));
+	compressor_free(&comp);
 	return 0;
 }

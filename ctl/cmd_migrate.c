@@ -25,6 +25,8 @@ static const struct cli_option migrate_options[] = {
 	{ "timeout", 'o', "S", "roll back if pre-copy has not converged S seconds after the start, 1 to 86400 (default 300)" },
 	{ "resolve-timeout", 'r', "S",
 	  "ask for a lost commit answer this long, 0 to 86400 (default 60)" },
+	{ "compress", 'z', "none|zstd[:LEVEL]|auto",
+	  "compress page batches with zstd; auto: only while the link, not the CPU, limits (default auto)" },
 	{ "dump-dirty", 'd', "DIR", "write each pass's dirty bitmap into DIR" },
 	{ "json", 'j', "FILE", "write the migration's report as JSON to FILE" },
 	{ NULL },
@@ -73,6 +75,16 @@ static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 			break;
 		}
 		case 'j': m->json = p.arg; break;
+		case 'z': {
+			struct compressor c;
+			char err[128];
+
+			if (compressor_init(&c, p.arg, err, sizeof(err)))
+				return cli_bad_value(&p, "%s", strchr(err, ':') + 2);
+			compressor_free(&c);
+			m->compress = p.arg;
+			break;
+		}
 		case 's':
 			if (parse_uint(p.arg, 1, 60000, &v))
 				return cli_bad_value(&p, "milliseconds, 1 to 60000");

@@ -18,11 +18,11 @@ UNIT_TESTS += $(BUILD)/unit/wire_test
 
 # The receiver's frame parsing, fed hand-made good and bad frames, under
 # ASan and UBSan like every host unit test.
-WIRE_SRCS := ctl/migrate/wire.c ctl/migrate/pages.c
+WIRE_SRCS := ctl/migrate/wire.c ctl/migrate/pages.c ctl/migrate/compress.c
 $(BUILD)/unit/wire_test: $(call objs,san,ctl/migrate/tests/wire_test.c \
 		$(WIRE_SRCS))
 	@mkdir -p $(@D)
-	$(LD_san) -o $@ $^ -lxxhash
+	$(LD_san) -o $@ $^ -lxxhash -lzstd
 
 # libFuzzer target for the same parser: make fuzz-wire (clang);
 # scripts/check runs it for a bounded time.
@@ -37,7 +37,7 @@ check: $(BUILD)/fuzz/wire_fuzz
 $(BUILD)/fuzz/wire_fuzz: $(call objs,fuzz,ctl/migrate/tests/wire_fuzz.c \
 		$(WIRE_SRCS))
 	@mkdir -p $(@D)
-	$(LD_fuzz) -o $@ $^ -lxxhash
+	$(LD_fuzz) -o $@ $^ -lxxhash -lzstd
 
 # make bench-pages: the per-page data path of migrate and receive on the
 # host, CPU per page on each side (bench/page_path_bench.c).
@@ -45,7 +45,7 @@ $(BUILD)/fuzz/wire_fuzz: $(call objs,fuzz,ctl/migrate/tests/wire_fuzz.c \
 $(BUILD)/bench/page_path_bench: $(call objs,rel,bench/page_path_bench.c \
 		$(WIRE_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ -lxxhash -lpthread
+	$(CC) -o $@ $^ -lxxhash -lzstd -lpthread
 
 bench-pages: $(BUILD)/bench/page_path_bench
 	$(BUILD)/bench/page_path_bench

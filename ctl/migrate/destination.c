@@ -43,11 +43,6 @@ static const char *const rx_state_names[] = {
 	"hello", "spec", "pre-copy", "restored", "running",
 };
 
-static const char *const cmd_names[] = {
-	"invalid", "HELLO", "SPEC", "PAGES", "ITER_END", "CHECKPOINT",
-	"COMMIT", "ABORT", "RESPONSE", "DIRTY_SET", "RESOLVE",
-};
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -378,11 +373,9 @@ static int step(struct receiver *r, const struct wire_frame *f)
 		break;
 	}
 	wire_respond_error(r->fd, &r->st, "unexpected %s frame in state %s",
-			   f->command < VMOTION_CMD_MAX ?
-			   cmd_names[f->command] : "unknown",
+			   wire_command_name(f->command),
 			   rx_state_names[r->state]);
-	note("unexpected %s frame in state %s",
-	     f->command < VMOTION_CMD_MAX ? cmd_names[f->command] : "unknown",
+	note("unexpected %s frame in state %s", wire_command_name(f->command),
 	     rx_state_names[r->state]);
 	return -1;
 }
@@ -476,8 +469,7 @@ static void question(struct receiver *r, int fd)
 		control_stop(r->ctl);
 	} else {
 		wire_respond_error(fd, &st, "unexpected %s frame in state in-doubt",
-				   f.command < VMOTION_CMD_MAX ?
-				   cmd_names[f.command] : "unknown");
+				   wire_command_name(f.command));
 	}
 	wire_frame_free(&f);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "pages.h"
 
@@ -116,13 +117,56 @@ static int install_zero(const struct page_target *t, uint64_t pfn,
 	return 0;
 }
 
+/*
+ * The page data of a compressed PAGES frame, after its descriptors (@off
+ * bytes): exactly @nr_data pages, decompressed into a buffer of this
+ * thread's.  NULL with the reason in @err.
+ */
+static const uint8_t *decompress(const struct wire_frame *f, size_t off,
+				 uint64_t nr_data, char *err, size_t errlen)
+{
+	static __thread uint8_t *buf;
+	static __thread ZSTD_DCtx *dctx;
+	size_t need = nr_data * VMOTION_PAGE_SIZE, clen = f->length - off, n;
+	const uint8_t *src = (const uint8_t *)f->payload + off;
+	unsigned long long size;
+
+	if (!nr_data) {
+		snprintf(err, errlen, "PAGES frame: compressed, but no data pages");
+		return NULL;
+	}
+	size = ZSTD_getFrameContentSize(src, clen);
+	if (size != need) {
+		snprintf(err, errlen, "PAGES frame: a compressed %zu bytes that %s, where %llu data pages need %zu",
+			 clen, size == ZSTD_CONTENTSIZE_ERROR ? "are no zstd frame" :
+			 size == ZSTD_CONTENTSIZE_UNKNOWN ? "do not say their size" :
+			 "hold another size", (unsigned long long)nr_data, need);
+		return NULL;
+	}
+	if (!buf)
+		buf = malloc((size_t)VMOTION_MAX_BATCH * VMOTION_PAGE_SIZE);
+	if (!dctx)
+		dctx = ZSTD_createDCtx();
+	if (!buf || !dctx) {
+		snprintf(err, errlen, "PAGES frame: out of memory to decompress");
+		return NULL;
+	}
+	n = ZSTD_decompressDCtx(dctx, buf, need, src, clen);
+	if (ZSTD_isError(n) || n != need) {
+		snprintf(err, errlen, "PAGES frame: its zstd data does not decompress: %s",
+			 ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
+		return NULL;
+	}
+	return buf;
+}
+
 long pages_apply(const struct page_target *t, const struct wire_frame *f,
 		 char *err, size_t errlen)
 {
 	const size_t dsz = sizeof(struct vmotion_page_desc);
 	uint64_t n = f->arg, i, nr_data = 0, pfn, hash[VMOTION_MAX_BATCH];
 	uint64_t run_pfn = 0, run_len = 0, zero_hash = page_zero_hash();
-	const uint8_t *data, *run_data = NULL;
+	const uint8_t *data, *pages, *run_data = NULL;
 	struct vmotion_page_desc d;
 	bool fresh, run_fresh = false;
 
@@ -146,14 +190,20 @@ long pages_apply(const struct page_target *t, const struct wire_frame *f,
 		if (!(pfn & VMOTION_PAGE_ZERO))
 			nr_data++;
 	}
-	if (f->length != n * dsz + nr_data * VMOTION_PAGE_SIZE) {
+	if (f->flags & VMOTION_FRAME_ZSTD) {
+		data = decompress(f, n * dsz, nr_data, err, errlen);
+		if (!data)
+			return -1;
+	} else if (f->length != n * dsz + nr_data * VMOTION_PAGE_SIZE) {
 		snprintf(err, errlen, "PAGES frame: %llu bytes, %llu descriptors need %llu",
 			 (unsigned long long)f->length, (unsigned long long)n,
 			 (unsigned long long)(n * dsz + nr_data * VMOTION_PAGE_SIZE));
 		return -1;
+	} else {
+		data = (const uint8_t *)f->payload + n * dsz;
 	}
+	pages = data;
 	/* Every page against its hash, before any of them is installed. */
-	data = (const uint8_t *)f->payload + n * dsz;
 	for (i = 0; i < n; i++) {
 		memcpy(&d, (const uint8_t *)f->payload + i * dsz, dsz);
 		if (le64toh(d.pfn) & VMOTION_PAGE_ZERO) {
@@ -176,7 +226,7 @@ long pages_apply(const struct page_target *t, const struct wire_frame *f,
 	 * whose hash here is still the zero page's has never been installed
 	 * (or was punched out): it is fresh.
 	 */
-	data = (const uint8_t *)f->payload + n * dsz;
+	data = pages;
 	for (i = 0; i < n; i++) {
 		bool zero;
 
@@ -229,12 +279,18 @@ void page_batch_free(struct page_batch *b)
 int page_batch_flush(struct page_batch *b)
 {
 	int ret;
+	size_t raw = (size_t)b->nr_data * VMOTION_PAGE_SIZE, z = 0;
 
 	if (!b->n)
 		return 0;
-	ret = wire_send2(b->fd, b->st, VMOTION_CMD_PAGES, b->n, b->desc,
-			 b->n * sizeof(b->desc[0]), b->data,
-			 (size_t)b->nr_data * VMOTION_PAGE_SIZE);
+	if (b->comp)
+		z = compressor_run(b->comp, b->data, raw);
+	ret = wire_send2(b->fd, b->st, VMOTION_CMD_PAGES,
+			 z ? VMOTION_FRAME_ZSTD : 0, b->n, b->desc,
+			 b->n * sizeof(b->desc[0]), z ? b->comp->buf : b->data,
+			 z ? z : raw);
+	if (b->comp && raw)
+		compressor_sent(b->comp, raw, z ? z : raw);
 	b->n = b->nr_data = 0;
 	return ret;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compress.h"
 #include "wire.h"
 
 /* The XXH3 of one page; all-zero pages have page_zero_hash(). */
@@ -49,8 +50,8 @@ struct page_target {
 };
 
 /*
- * Check a PAGES frame against the target and, only if all of it is well
- * formed, install it.  The number of pages, or -1 with the reason in @err
+ * Check a PAGES frame against the target (a compressed one decompressed
+ * first) and, only if all of it is well formed, install it.  The number of pages, or -1 with the reason in @err
  * (a frame that is not well formed, or memory the host would not give).
  */
 long pages_apply(const struct page_target *t, const struct wire_frame *f,
@@ -60,6 +61,7 @@ long pages_apply(const struct page_target *t, const struct wire_frame *f,
 struct page_batch {
 	int fd;
 	struct wire_stats *st;
+	struct compressor *comp;	/* NULL: never compress */
 	struct vmotion_page_desc desc[VMOTION_MAX_BATCH];
 	uint8_t *data;		/* VMOTION_MAX_BATCH pages */
 	unsigned int n, nr_data;

@@ -51,11 +51,11 @@ void mig_mask_populated(struct migration *m, uint64_t *bitmap)
 	free(pop);
 }
 
-int mig_send_pages(struct migration *m, const uint64_t *bitmap,
-			     bool first)
+int mig_send_pages(struct migration *m, const uint64_t *bitmap, bool first)
 {
 	uint64_t w, words = tracker_bitmap_bytes(m->pages) / 8;
 
+	compressor_restart(&m->comp);
 	for (w = 0; w < words; w++) {
 		uint64_t bits = bitmap[w];
 
@@ -238,10 +238,12 @@ int mig_precopy(struct migration *m)
 				.sdps_us = m->sdps.sleep_us,
 			};
 		}
-		mig_progress("phase %lld: %lld pages, %.1f MiB in %.2f s (%.1f MiB/s)",
-			 (long long)number, (long long)n,
-			 (m->st.bytes_sent - sent0) / 1048576.0, t1 - t0,
-			 tx_rate / (1 << 20));
+		mig_progress("phase %lld: %lld pages, %.1f MiB in %.2f s (%.1f MiB/s); compression %s, %.2f of the data so far",
+			     (long long)number, (long long)n,
+			     (m->st.bytes_sent - sent0) / 1048576.0, t1 - t0,
+			     tx_rate / (1 << 20), compressor_state(&m->comp),
+			     m->comp.raw_bytes ? (double)m->comp.wire_bytes /
+						 m->comp.raw_bytes : 1.0);
 		/* A tiny phase measures latency, not bandwidth: keep a floor. */
 		if (tx_rate < 1e6)
 			tx_rate = 1e6;

@@ -72,6 +72,14 @@ void mig_report_write(struct migration *m, const char *result)
 	add(r, "switchover_pages", json_object_new_uint64(m->switchover_pages));
 	add(r, "switchover_bitmap_bytes",
 	    json_object_new_uint64(m->switchover_bitmap_bytes));
+	add(r, "compress", json_object_new_string(m->compress));
+	add(r, "compress_raw_bytes", json_object_new_uint64(m->comp.raw_bytes));
+	add(r, "compress_wire_bytes", json_object_new_uint64(m->comp.wire_bytes));
+	add(r, "compress_ratio", num("%.3f", m->comp.raw_bytes ?
+				     (double)m->comp.wire_bytes / m->comp.raw_bytes : 1));
+	add(r, "compress_zstd_batches", json_object_new_uint64(m->comp.zstd_batches));
+	add(r, "compress_raw_batches", json_object_new_uint64(m->comp.raw_batches));
+	add(r, "compress_cpu_s", num("%.3f", m->comp.cpu_s));
 	a = json_object_new_array();
 	for (i = 0; i < m->nr_iter; i++)
 		json_object_array_add(a, phase(&m->iter[i]));

@@ -343,6 +343,14 @@ static int migrate(struct migration *m)
 	if (!m->bitmap || !m->hashes ||
 	    page_batch_init(&m->batch, m->fd, &m->st))
 		return mig_failed(m, "out of memory");
+	{
+		char err[128];
+
+		if (compressor_init(&m->comp, m->compress, err, sizeof(err)))
+			return mig_failed(m, "--compress %s", err);
+		if (m->comp.mode != COMPRESS_NONE)
+			m->batch.comp = &m->comp;
+	}
 	if (calibrate(m))
 		return -1;
 	if (tracker_init(&m->tracker, m->tracker_name, &m->vmm, m->vm_fd,
@@ -369,6 +377,7 @@ void migration_init(struct migration *m)
 	*m = (struct migration){
 		.tracker_name = "auto",
 		.sdps_mode = "auto",
+		.compress = "auto",
 		.max_stun_ms = 500,
 		.max_iterations = 30,
 		.timeout_s = 300,
@@ -420,6 +429,7 @@ void migration_free(struct migration *m)
 {
 	sdps_close(&m->sdps);
 	page_batch_free(&m->batch);
+	compressor_free(&m->comp);
 	free(m->bitmap);
 	free(m->hashes);
 	if (m->mem)

@@ -38,6 +38,7 @@
 
 #include "../../uapi/linux/vmtrace.h"
 #include "../vm_client.h"
+#include "compress.h"
 #include "pages.h"
 #include "sdps.h"
 #include "tracker.h"
@@ -57,6 +58,7 @@ struct migration {
 	/* options */
 	const char *control, *to, *tracker_name, *sdps_mode, *json;
 	const char *dump_dirty;	/* directory for each harvest's bitmap */
+	const char *compress;	/* --compress: none, zstd[:LEVEL] or auto */
 	unsigned int max_stun_ms, max_iterations, timeout_s, resolve_timeout_s;
 
 	/* the source VMM */
@@ -83,6 +85,7 @@ struct migration {
 	/* pre-copy */
 	uint64_t *bitmap, *hashes;
 	struct page_batch batch;
+	struct compressor comp;
 	size_t state_bytes;
 	double save_s;
 	struct iteration iter[MAX_ITER_RECORDS];

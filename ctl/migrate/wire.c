@@ -104,12 +104,14 @@ uint64_t wire_checksum(const struct vmotion_frame *h, const void *payload,
 	return checksum2(h, payload, len, NULL, 0);
 }
 
-int wire_send2(int fd, struct wire_stats *st, uint16_t command, uint64_t arg,
-	       const void *a, size_t alen, const void *b, size_t blen)
+int wire_send2(int fd, struct wire_stats *st, uint16_t command,
+	       uint16_t flags, uint64_t arg, const void *a, size_t alen,
+	       const void *b, size_t blen)
 {
 	struct vmotion_frame h = {
 		.magic = htole32(VMOTION_WIRE_MAGIC),
 		.command = htole16(command),
+		.flags = htole16(flags),
 		.arg = htole64(arg),
 		.length = htole64(alen + blen),
 	};
@@ -130,7 +132,17 @@ int wire_send2(int fd, struct wire_stats *st, uint16_t command, uint64_t arg,
 int wire_send(int fd, struct wire_stats *st, uint16_t command, uint64_t arg,
 	      const void *payload, size_t len)
 {
-	return wire_send2(fd, st, command, arg, payload, len, NULL, 0);
+	return wire_send2(fd, st, command, 0, arg, payload, len, NULL, 0);
+}
+
+const char *wire_command_name(unsigned int command)
+{
+	static const char *const names[VMOTION_CMD_MAX] = {
+		"invalid", "HELLO", "SPEC", "PAGES", "ITER_END", "CHECKPOINT",
+		"COMMIT", "ABORT", "RESPONSE", "DIRTY_SET", "RESOLVE",
+	};
+
+	return command < VMOTION_CMD_MAX ? names[command] : "unknown";
 }
 
 int wire_check_header(const struct vmotion_frame *h, char *err, size_t errlen)
@@ -146,9 +158,9 @@ int wire_check_header(const struct vmotion_frame *h, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown frame command %u", cmd);
 		return -1;
 	}
-	if (h->flags) {
-		snprintf(err, errlen, "frame flags %#x not defined",
-			 le16toh(h->flags));
+	if (le16toh(h->flags) & ~(cmd == VMOTION_CMD_PAGES ? VMOTION_FRAME_ZSTD : 0)) {
+		snprintf(err, errlen, "frame flags %#x not defined for command %u",
+			 le16toh(h->flags), cmd);
 		return -1;
 	}
 	if (le64toh(h->length) > VMOTION_MAX_PAYLOAD) {
@@ -173,6 +185,7 @@ int wire_recv(int fd, struct wire_stats *st, struct wire_frame *f,
 	if (wire_check_header(&h, err, errlen))
 		return -1;
 	f->command = le16toh(h.command);
+	f->flags = le16toh(h.flags);
 	f->arg = le64toh(h.arg);
 	f->length = le64toh(h.length);
 	if (f->length) {
@@ -190,8 +203,8 @@ int wire_recv(int fd, struct wire_stats *st, struct wire_frame *f,
 		}
 	}
 	if (wire_checksum(&h, f->payload, f->length) != le64toh(h.checksum)) {
-		snprintf(err, errlen, "checksum mismatch in a command %u frame",
-			 f->command);
+		snprintf(err, errlen, "checksum mismatch in a %s frame",
+			 wire_command_name(f->command));
 		wire_frame_free(f);
 		return -1;
 	}

@@ -28,9 +28,13 @@ struct wire_stats {
 /* Send one frame: header + @len bytes of @payload.  0 or -1 (errno). */
 int wire_send(int fd, struct wire_stats *st, uint16_t command, uint64_t arg,
 	      const void *payload, size_t len);
-/* Send a frame whose payload is two parts (PAGES: descriptors, then data). */
-int wire_send2(int fd, struct wire_stats *st, uint16_t command, uint64_t arg,
-	       const void *a, size_t alen, const void *b, size_t blen);
+/*
+ * Send a frame with @flags whose payload is two parts (PAGES: descriptors,
+ * then the data).
+ */
+int wire_send2(int fd, struct wire_stats *st, uint16_t command,
+	       uint16_t flags, uint64_t arg, const void *a, size_t alen,
+	       const void *b, size_t blen);
 
 /*
  * Receive one frame, checking magic, command, flags, length bound and
@@ -39,6 +43,9 @@ int wire_send2(int fd, struct wire_stats *st, uint16_t command, uint64_t arg,
 int wire_recv(int fd, struct wire_stats *st, struct wire_frame *f,
 	      char *err, size_t errlen);
 void wire_frame_free(struct wire_frame *f);
+
+/* "PAGES", "COMMIT"...; "unknown" for a number outside the protocol. */
+const char *wire_command_name(unsigned int command);
 
 /* Check a raw header; the length and reason as for wire_recv. */
 int wire_check_header(const struct vmotion_frame *h, char *err, size_t errlen);

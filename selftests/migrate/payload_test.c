@@ -267,29 +267,56 @@ TEST_F_TIMEOUT(mig, link_cut_between_restore_and_commit_rolls_back, 120)
 	switchover_cut(_metadata, self, variant, "restored");
 }
 
-/* A bit flipped on the wire, deep in pre-copy's page data. */
-TEST_F_TIMEOUT(mig, corrupted_frame_rolls_back, 120)
+/*
+ * A bit flipped on the wire @at bytes in, in pre-copy's page data: the
+ * receiver says what caught it (@says), discards its VM, and the source
+ * runs on.
+ */
+static void corrupted_frame(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(mig) *self,
+			    const FIXTURE_VARIANT(mig) *variant,
+			    const char *const *extra, long at, const char *says)
 {
 	char relay_to[64];
 	pid_t relay;
 
 	ASSERT_EQ(0, mt_receiver_start(&self->dst, self->to, NULL));
-	relay = mt_corrupting_relay(mt_port(3), mt_port(0), 200000);
+	relay = mt_corrupting_relay(mt_port(3), mt_port(0), at);
 	ASSERT_LT(0, relay);
 	strcpy(relay_to, self->to);
 	snprintf(self->to, sizeof(self->to), "127.0.0.1:%d", mt_port(3));
 	usleep(300000);	/* some memory to send */
-	EXPECT_EQ(1, migrate(self, variant, &self->src, NULL));
+	EXPECT_EQ(1, migrate(self, variant, &self->src, extra));
 	show("migrate", self->out);
 	kill(relay, SIGKILL);
 	waitpid(relay, NULL, 0);
-	/* The receiver caught it by the frame's checksum. */
-	EXPECT_TRUE(mt_file_wait(self->dst.out, "checksum", 10))
+	EXPECT_TRUE(mt_file_wait(self->dst.out, says, 10))
 		show("receive", self->dst.out);
 	EXPECT_TRUE(mt_file_wait(self->dst.out, "listening again", 10));
 	expect_rolled_back(_metadata, self, variant, "");
 	strcpy(self->to, relay_to);
 	second_migration_succeeds(_metadata, self, variant);
+}
+
+/* Raw page data: the page's hash or the frame's checksum catches it. */
+TEST_F_TIMEOUT(mig, corrupted_frame_rolls_back, 120)
+{
+	static const char *const raw[] = { "--compress", "none", NULL };
+
+	corrupted_frame(_metadata, self, variant, raw, 200000, "checksum mismatch");
+}
+
+/*
+ * Compressed page data: decompression or the page's hash catches it (or
+ * the frame's checksum, in a descriptor), and names the PAGES frame.
+ * Compressed, the whole migration may be shorter than 200000 bytes: the
+ * bit is flipped in the first PAGES frame, after HELLO and SPEC's 4 KiB.
+ */
+TEST_F_TIMEOUT(mig, corrupted_compressed_frame_rolls_back, 120)
+{
+	static const char *const zstd[] = { "--compress", "zstd", NULL };
+
+	corrupted_frame(_metadata, self, variant, zstd, 20000, "PAGES frame");
 }
 
 /* migrate itself dies in pre-copy: the VMM and vmtrace clean up after it. */

@@ -62,11 +62,17 @@ enum vmotion_status {
 struct vmotion_frame {
 	__le32 magic;
 	__le16 command;		/* enum vmotion_cmd */
-	__le16 flags;		/* none defined; must be 0 */
+	__le16 flags;		/* VMOTION_FRAME_*; others must be 0 */
 	__le64 arg;		/* per command */
 	__le64 length;		/* payload bytes following the header */
 	__le64 checksum;
 };
+
+/*
+ * PAGES only: the page data after the descriptors is one zstd frame,
+ * which decompresses to exactly the 4096 bytes of each data page.
+ */
+#define VMOTION_FRAME_ZSTD	0x0001
 
 /* No payload is larger: a PAGES batch is at most 256 pages. */
 #define VMOTION_MAX_PAYLOAD	(16U << 20)

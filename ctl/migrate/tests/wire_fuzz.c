@@ -63,17 +63,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * the PAGES parser directly too: first byte the descriptor count,
 	 * the rest the payload.  With the count's top bit set, the data
 	 * pages' hashes are made right first, so that mutations get past
-	 * the hash check into the installing code.
+	 * the hash check into the installing code; with the next bit, the
+	 * frame says its data is compressed.
 	 */
 	if (size) {
 		static uint8_t buf[1 << 20];
 		struct wire_frame p = {
-			.command = VMOTION_CMD_PAGES, .arg = data[0] & 0x7f,
+			.command = VMOTION_CMD_PAGES, .arg = data[0] & 0x3f,
+			.flags = data[0] & 0x40 ? VMOTION_FRAME_ZSTD : 0,
 			.length = size - 1, .payload = buf,
 		};
 
 		memcpy(buf, data + 1, size - 1);
-		if (data[0] & 0x80)
+		if ((data[0] & 0xc0) == 0x80)
 			fix_hashes(buf, size - 1, p.arg);
 		pages_apply(&t, &p, err, sizeof(err));
 	}

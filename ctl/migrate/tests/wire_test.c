@@ -12,8 +12,12 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
+#include "../compress.h"
 #include "../pages.h"
 #include "../wire.h"
 #include "kselftest_harness.h"
@@ -334,7 +338,7 @@ TEST_F(wire, pages_frame_coverage)
 	ASSERT_NE(NULL, raw);
 	ASSERT_EQ(len, sizeof(raw->p));
 	/* Intact: received and installed. */
-	ASSERT_EQ(0, wire_send2(self->sv[0], NULL, VMOTION_CMD_PAGES, 2, b,
+	ASSERT_EQ(0, wire_send2(self->sv[0], NULL, VMOTION_CMD_PAGES, 0, 2, b,
 				2 * dsz, b + 2 * dsz, len - 2 * dsz));
 	ASSERT_EQ(0, wire_recv(self->sv[1], NULL, &f, self->err, sizeof(self->err)));
 	EXPECT_EQ(2, pages_apply(&t, &f, self->err, sizeof(self->err)));
@@ -356,6 +360,163 @@ TEST_F(wire, pages_frame_coverage)
 	expect_refused(_metadata, self->sv, raw, sizeof(*raw), "checksum");
 	free(raw);
 	free(b);
+}
+
+/* A PAGES frame of @b (@n descriptors), its data zstd-compressed. */
+static struct wire_frame zframe(const uint8_t *b, size_t n, size_t len,
+				size_t data_len)
+{
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	size_t bound = ZSTD_compressBound(data_len), z;
+	uint8_t *p = malloc(n * dsz + bound);
+	struct wire_frame f = {
+		.command = VMOTION_CMD_PAGES, .flags = VMOTION_FRAME_ZSTD,
+		.arg = n, .payload = p,
+	};
+
+	if (!p)
+		abort();
+	memcpy(p, b, n * dsz);
+	z = ZSTD_compress(p + n * dsz, bound, b + n * dsz, data_len, 1);
+	if (ZSTD_isError(z) || n * dsz + data_len > len)
+		abort();
+	f.length = n * dsz + z;
+	return f;
+}
+
+TEST_F(wire, pages_compressed)
+{
+	static const uint64_t pfns[] = { 4, 5, 6 | VMOTION_PAGE_ZERO, 9 };
+	const size_t dsz = sizeof(struct vmotion_page_desc);
+	size_t len;
+	uint8_t *b = build(pfns, 4, 0x30, &len);
+	struct page_target t = {
+		.mem = self->mem, .fd = self->mem_fd, .nr_pages = PAGES,
+		.hashes = self->hashes,
+	};
+	struct wire_frame f = zframe(b, 4, len, 3 * VMOTION_PAGE_SIZE);
+	uint8_t *z = f.payload;
+
+	/* Filled pages shrink to almost nothing, and arrive whole. */
+	EXPECT_GT(len / 10, f.length);
+	ASSERT_EQ(4, pages_apply(&t, &f, self->err, sizeof(self->err))) TH_LOG("%s", self->err);
+	EXPECT_EQ(0x30, self->mem[4 * VMOTION_PAGE_SIZE]);
+	EXPECT_EQ(0x31, self->mem[6 * VMOTION_PAGE_SIZE - 1]);
+	EXPECT_EQ(0x33, self->mem[10 * VMOTION_PAGE_SIZE - 1]);
+	/* A zstd frame that holds two pages where three are announced. */
+	free(z);
+	f = zframe(b, 4, len, 2 * VMOTION_PAGE_SIZE);
+	EXPECT_EQ(-1, pages_apply(&t, &f, self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "hold another size")) TH_LOG("%s", self->err);
+	/* Garbage where the zstd frame should be. */
+	memset((uint8_t *)f.payload + 4 * dsz, 0x5a, f.length - 4 * dsz);
+	EXPECT_EQ(-1, pages_apply(&t, &f, self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "no zstd frame")) TH_LOG("%s", self->err);
+	free(f.payload);
+	/* A zstd frame that says its size, then is cut short. */
+	f = zframe(b, 4, len, 3 * VMOTION_PAGE_SIZE);
+	f.length -= 3;
+	EXPECT_EQ(-1, pages_apply(&t, &f, self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "does not decompress")) TH_LOG("%s", self->err);
+	free(f.payload);
+	free(b);
+}
+
+TEST_F(wire, compression_flag_only_on_pages)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_ITER_END, 0);
+
+	h.flags = htole16(VMOTION_FRAME_ZSTD);
+	h.checksum = htole64(wire_checksum(&h, NULL, 0));
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "not defined for command 4");
+}
+
+TEST_F(wire, pages_flag_undefined)
+{
+	struct vmotion_frame h = header(VMOTION_CMD_PAGES, 0);
+
+	h.flags = htole16(2);
+	h.checksum = htole64(wire_checksum(&h, NULL, 0));
+	expect_refused(_metadata, self->sv, &h, sizeof(h), "flags 0x2 not defined");
+}
+
+TEST(compressor_modes)
+{
+	static uint8_t random[64 * 1024], filled[64 * 1024];
+	struct compressor c;
+	char err[128];
+	size_t i, n;
+
+	srand(3);
+	for (i = 0; i < sizeof(random); i++)
+		random[i] = rand();
+	memset(filled, 0x11, sizeof(filled));
+	ASSERT_EQ(0, compressor_init(&c, "zstd:3", err, sizeof(err)));
+	EXPECT_EQ(3, c.level);
+	EXPECT_EQ(0, compressor_run(&c, random, sizeof(random)));	/* raw */
+	n = compressor_run(&c, filled, sizeof(filled));
+	EXPECT_LT(0, n);
+	EXPECT_GT(sizeof(filled) / 100, n);
+	EXPECT_EQ(sizeof(filled), ZSTD_decompress(random, sizeof(random), c.buf, n));
+	EXPECT_EQ(0, memcmp(random, filled, sizeof(filled)));
+	compressor_free(&c);
+	ASSERT_EQ(0, compressor_init(&c, "none", err, sizeof(err)));
+	EXPECT_EQ(0, compressor_run(&c, filled, sizeof(filled)));
+	compressor_free(&c);
+	ASSERT_EQ(0, compressor_init(&c, "auto", err, sizeof(err)));
+	EXPECT_TRUE(c.on);
+	compressor_free(&c);
+	EXPECT_EQ(-1, compressor_init(&c, "zstd:0", err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "1 to 19"));
+	EXPECT_EQ(-1, compressor_init(&c, "zstd:x", err, sizeof(err)));
+	EXPECT_EQ(-1, compressor_init(&c, "lz4", err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "one of none, zstd, zstd:LEVEL or auto"));
+}
+
+TEST(compress_auto_rule)
+{
+	/* First compressing, then raw, to measure both ways. */
+	EXPECT_TRUE(compress_auto_next(0, 0, 0));
+	EXPECT_FALSE(compress_auto_next(1, 50e6, 0));
+	/* Then the faster way... */
+	EXPECT_TRUE(compress_auto_next(2, 50e6, 12e6));
+	EXPECT_FALSE(compress_auto_next(3, 50e6, 190e6));
+	/* ...but the slower one every COMPRESS_PROBE windows. */
+	EXPECT_FALSE(compress_auto_next(COMPRESS_PROBE, 50e6, 12e6));
+	EXPECT_TRUE(compress_auto_next(2 * COMPRESS_PROBE, 50e6, 190e6));
+}
+
+/*
+ * auto over a link that carries 64 MiB/s: letters compress to half, so
+ * compressing wins and most batches are compressed.  (Timing-dependent
+ * only in that compressing a batch must take less than the 8 ms the link
+ * saves on it.)
+ */
+TEST(compress_auto_follows_the_link)
+{
+	static uint8_t pages[256 * 4096];
+	struct compressor c;
+	char err[128];
+	size_t i, z;
+
+	for (i = 0; i < sizeof(pages); i++)
+		pages[i] = 'a' + (rand() & 15);
+	ASSERT_EQ(0, compressor_init(&c, "auto", err, sizeof(err)));
+	for (i = 0; i < 20 * COMPRESS_WINDOW; i++) {
+		struct timespec t = { 0 };
+		size_t wire;
+
+		z = compressor_run(&c, pages, sizeof(pages));
+		wire = z ? z : sizeof(pages);
+		/* The link's time for what went on the wire. */
+		t.tv_nsec = wire * (1000000000.0 / (64 << 20));
+		nanosleep(&t, NULL);
+		compressor_sent(&c, sizeof(pages), wire);
+	}
+	EXPECT_LT(c.rate_off, c.rate_on);
+	EXPECT_LT(3 * c.raw_batches, c.zstd_batches) TH_LOG("%llu raw, %llu zstd",
+		(unsigned long long)c.raw_batches, (unsigned long long)c.zstd_batches);
+	compressor_free(&c);
 }
 
 TEST_HARNESS_MAIN
