@@ -147,15 +147,27 @@ ssize_t mig_encode_dirty_set(struct migration *m, const uint64_t *bitmap,
 	return n;
 }
 
-/* The stun a switchover now would cost, in seconds. */
+/*
+ * The stun a switchover now would cost, in seconds: every cost measured
+ * so far.  The last pages (compressed as the data has been so far) and
+ * the checkpoint at the last phase's sending rate; the pause, save and
+ * resume of the calibration; the destination's restore (its last one, or
+ * as long as the save until one is measured); a harvest and an encoding
+ * of the dirty set as the last phase's took; the two round trips of
+ * CHECKPOINT and COMMIT.
+ */
 static double predict_stun(struct migration *m, uint64_t pages_left,
 			   double tx_rate)
 {
-	double bytes = pages_left * (double)(VMOTION_PAGE_SIZE +
-					     sizeof(struct vmotion_page_desc)) +
+	double ratio = m->comp.raw_bytes ?
+		       (double)m->comp.wire_bytes / m->comp.raw_bytes : 1;
+	double bytes = pages_left * (VMOTION_PAGE_SIZE * ratio +
+				     sizeof(struct vmotion_page_desc)) +
 		       m->state_bytes;
+	double restore = m->restore_s ? m->restore_s : m->save_s;
 
-	return bytes / tx_rate + m->save_s + m->restore_s + 2 * m->rtt_s;
+	return bytes / tx_rate + m->save_s + restore + m->harvest_s +
+	       m->encode_s + 2 * m->rtt_s;
 }
 
 int mig_precopy(struct migration *m)
@@ -167,15 +179,16 @@ int mig_precopy(struct migration *m)
 	for (;;) {
 		struct iteration *it;
 		uint64_t sent0 = m->st.bytes_sent;
-		double t0, t1, dirty_rate;
+		double t0, ts, t1, dirty_rate;
 		size_t compact_bytes;
 
 		if (migration_interrupted)
-			return mig_failed(m, "migration_interrupted");
+			return mig_failed(m, "interrupted");
 		t0 = mig_now();
 		n = tracker_harvest(&m->tracker, m->bitmap);
 		if (n < 0)
 			return mig_failed(m, "dirty-page harvest failed");
+		m->harvest_s = mig_now() - t0;
 		dirty_rate = number < 0 ? 0 : n / (t0 - last_harvest);
 		if (m->dump_dirty && number >= 0)
 			dump_dirty(m, number);
@@ -216,16 +229,20 @@ int mig_precopy(struct migration *m)
 		/* What this phase's set costs in the compacted format. */
 		{
 			void *enc = NULL;
+			double e0 = mig_now();
 			ssize_t len = mig_encode_dirty_set(m, m->bitmap, &enc);
 
+			m->encode_s = mig_now() - e0;
 			compact_bytes = len < 0 ? 0 : len;
 			free(enc);
 		}
+		ts = mig_now();
 		if (mig_send_pages(m, m->bitmap, number < 0) ||
 		    end_iteration(m, number))
 			return -1;
 		t1 = mig_now();
-		tx_rate = (m->st.bytes_sent - sent0) / (t1 - t0);
+		/* The rate of sending alone: the harvest is counted apart. */
+		tx_rate = (m->st.bytes_sent - sent0) / (t1 - ts);
 		if (m->nr_iter < MAX_ITER_RECORDS) {
 			it = &m->iter[m->nr_iter++];
 			*it = (struct iteration) {

@@ -61,6 +61,8 @@ void mig_report_write(struct migration *m, const char *result)
 	add(r, "stun_ms", num("%.1f", m->stun_ms));
 	add(r, "predicted_stun_ms", num("%.1f", m->predicted_stun_ms));
 	add(r, "max_stun_ms", json_object_new_uint64(m->max_stun_ms));
+	add(r, "stun_overrun", json_object_new_boolean(m->committed &&
+						       m->stun_ms > m->max_stun_ms));
 	add(r, "bytes_sent", json_object_new_uint64(m->st.bytes_sent));
 	add(r, "memory_hash_equal",
 	    json_object_new_boolean(m->hash_equal && m->committed));

@@ -88,6 +88,7 @@ struct migration {
 	struct compressor comp;
 	size_t state_bytes;
 	double save_s;
+	double harvest_s, encode_s;	/* the last phase's */
 	struct iteration iter[MAX_ITER_RECORDS];
 	unsigned int nr_iter;
 

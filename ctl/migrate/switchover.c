@@ -80,7 +80,7 @@ int mig_switchover(struct migration *m)
 {
 	const struct vmotion_restored *res;
 	struct wire_frame f;
-	double t0 = mig_now();
+	double t0;
 	char err[256];
 	size_t len;
 	void *blob;
@@ -94,6 +94,8 @@ int mig_switchover(struct migration *m)
 			return mig_failed(m, "SDPS: cannot lift the throttle");
 		m->stun_read = true;
 	}
+	/* The stun is the guest's: from the pause on. */
+	t0 = mig_now();
 	mig_progress("switchover: pausing the source");
 	if (mig_vmm_req(m, "pause"))
 		return -1;
@@ -196,7 +198,11 @@ int mig_switchover(struct migration *m)
 	}
 	m->stun_ms = (mig_now() - t0) * 1e3;
 	mig_progress("switchover done: stun %.1f ms (predicted %.1f ms), restore %.2f ms",
-		 m->stun_ms, m->predicted_stun_ms, m->restore_s * 1e3);
+		     m->stun_ms, m->predicted_stun_ms, m->restore_s * 1e3);
+	if (m->stun_ms > m->max_stun_ms)
+		mig_progress("warning: the stun overran its %u ms window by %.1f ms (predicted %.1f ms)",
+			     m->max_stun_ms, m->stun_ms - m->max_stun_ms,
+			     m->predicted_stun_ms);
 	return 0;
 }
 
