@@ -16,7 +16,6 @@ import subprocess
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VMOTIONCTL = os.path.join(TOP, "ctl", "vmotionctl")
 QEMU = {
     "7.2": ["/usr/bin/qemu-system-x86_64"],
     "10": [os.path.join(TOP, "build/qemu-backports/usr/bin/qemu-system-x86_64"),
@@ -56,14 +55,22 @@ class Vmotion:
         self.settings = {"tracker": row.opts.get("tracker", "vmtrace"),
                          "sdps": row.opts.get("sdps", "off"),
                          "max_stun_ms": row.window_ms}
+        # tree=PATH: that checkout's vmotionctl (built there), to measure
+        # two versions of the engine in one run.
+        tree = os.path.join(TOP, row.opts.get("tree", ""))
+        self.bin = os.path.join(tree, "ctl", "vmotionctl")
+        if not os.access(self.bin, os.X_OK):
+            raise RuntimeError("tree=%s: no ctl/vmotionctl there (make "
+                               "bench-migrate BEFORE=COMMIT builds "
+                               "build/bench/before)" % row.opts["tree"])
         self.version = "vmotion " + (subprocess.run(
-            ["git", "-C", TOP, "describe", "--always", "--dirty"],
+            ["git", "-C", tree, "describe", "--always", "--dirty"],
             capture_output=True, text=True).stdout.strip() or "?")
         self.cpu_migrate_s = 0.0
 
     def start_source(self, kernel, initrd, cmdline):
         self.src = spawn(netns(self.nsa, [
-            VMOTIONCTL, "run", "--kernel", kernel, "--initrd", initrd,
+            self.bin, "run", "--kernel", kernel, "--initrd", initrd,
             "--cmdline", cmdline, "--mem", self.row.mem, "--cpus",
             str(self.row.cpus), "--control", os.path.join(self.s, "src.sock"),
             "--console", self.src_console,
@@ -72,7 +79,7 @@ class Vmotion:
 
     def start_destination(self):
         self.dst = spawn(netns(self.nsb, [
-            VMOTIONCTL, "receive", "--listen", self.to, "--control",
+            self.bin, "receive", "--listen", self.to, "--control",
             os.path.join(self.s, "dst.sock"), "--console", self.dst_console,
             "--log", os.path.join(self.d, "dst.serial")]),
             os.path.join(self.d, "dst.out"))
@@ -85,11 +92,14 @@ class Vmotion:
 
     def migrate(self):
         s = self.settings
+        # --compress only when the row says: an older tree has none.
+        comp = (["--compress", self.row.opts["compress"]]
+                if "compress" in self.row.opts else [])
         self.mig = spawn(netns(self.nsa, [
-            VMOTIONCTL, "migrate", "--control", os.path.join(self.s, "src.sock"),
+            self.bin, "migrate", "--control", os.path.join(self.s, "src.sock"),
             "--to", self.to, "--json", os.path.join(self.d, "engine.json"),
             "--max-stun", str(s["max_stun_ms"]), "--tracker", s["tracker"],
-            "--sdps", s["sdps"], "--timeout", str(self.row.timeout_s)]),
+            "--sdps", s["sdps"], "--timeout", str(self.row.timeout_s)] + comp),
             os.path.join(self.d, "migrate.out"))
 
     def poll(self):

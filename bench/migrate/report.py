@@ -67,34 +67,45 @@ RATIO_KEYS = ("total_s", "dest_running_s", "blackout_ms", "bytes_wire",
               "first_pass_ms", "cpu_s_per_gib")
 
 
+def engine_key(r):
+    """The engine, and for vmotion the tree it came from (tree=: another
+    checkout, to compare two versions of the engine in one run)."""
+    tree = r["options"].get("tree")
+    return r["engine"] + ("@" + os.path.basename(tree.rstrip("/")) if tree else "")
+
+
 def ratios(recs):
-    """vmotion / peer per scenario, for the best (first ok) row of each."""
+    """vmotion / peer per scenario, for the best (first ok) row of each,
+    and of each other vmotion tree."""
     out = []
     by = {}
     for r in recs:
         if r.get("negative_control") or r["result"] != "ok":
             continue
-        by.setdefault(r["scenario"], {}).setdefault(r["engine"], r)
+        by.setdefault(r["scenario"], {}).setdefault(engine_key(r), r)
     for sc, engines in by.items():
-        v = engines.get("vmotion")
-        for peer in ("qemu-7.2", "qemu-10"):
-            q = engines.get(peer)
-            if not v or not q:
-                continue
-            row = {"scenario": sc, "peer": peer, "vmotion": label(v),
-                   "peer_row": label(q)}
-            for k in RATIO_KEYS:
-                a, b = v.get(k), q.get(k)
-                row[k] = a / b if a is not None and b else None
-            out.append(row)
+        for vk in sorted(k for k in engines if k.startswith("vmotion")):
+            v = engines[vk]
+            for peer in ("qemu-7.2", "qemu-10"):
+                q = engines.get(peer)
+                if not q:
+                    continue
+                row = {"scenario": sc, "peer": peer, "vmotion": label(v),
+                       "vmotion_tree": vk, "peer_row": label(q)}
+                for k in RATIO_KEYS:
+                    a, b = v.get(k), q.get(k)
+                    row[k] = a / b if a is not None and b else None
+                out.append(row)
     return out
 
 
 def ratio_table(rows):
-    lines = ["%-16s %-9s " % ("scenario", "vs") +
+    trees = any(r["vmotion_tree"] != "vmotion" for r in rows)
+    lines = ["%-16s %-9s " % ("scenario", "vs") + ("%-16s " % "vmotion" if trees else "") +
              " ".join("%13s" % k[:13] for k in RATIO_KEYS)]
     for r in rows:
         lines.append("%-16s %-9s " % (r["scenario"][:16], r["peer"]) +
+                     ("%-16s " % r["vmotion_tree"][:16] if trees else "") +
                      " ".join("%13s" % fmt(r[k], "%.2fx") for k in RATIO_KEYS))
     return "\n".join(lines)
 

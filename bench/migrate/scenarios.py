@@ -28,7 +28,7 @@ SCENARIO_KEYS = {"mem", "cpus", "fill", "wss", "rate", "order", "link",
                  "window", "timeout"}
 ENGINES = {"vmotion", "qemu-7.2", "qemu-10"}
 ENGINE_KEYS = {
-    "vmotion": {"tracker", "sdps", "negative"},
+    "vmotion": {"tracker", "sdps", "compress", "tree", "negative"},
     "qemu-7.2": {"auto-converge", "xbzrle", "negative"},
     "qemu-10": {"auto-converge", "dirty-limit", "multifd", "compress",
                 "xbzrle", "negative"},
