@@ -36,6 +36,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 
+#include "../lib/report.h"
 #include "../migrate/migrate.h"
 
 #define DEATH_GAP_S	5.0
@@ -377,13 +378,16 @@ static bool watch(struct watch *wt, struct vmm *v, struct outcome *o)
 	return false;
 }
 
-static int count_harvests(const char *json)
+/* The report's result, as one of the words a record line may hold. */
+static const char *result_of(const char *result)
 {
-	int n = 0;
+	static const char *const words[] = { "ok", "rolled-back", "in-doubt" };
+	size_t i;
 
-	for (const char *p = json; (p = strstr(p, "\"phase\": ")); p++)
-		n++;
-	return n;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(result, words[i]))
+			return words[i];
+	return "failed";
 }
 
 static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
@@ -452,12 +456,11 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 	}
 	o->seconds = mt_now() - t0;
 	json = mt_slurp(h.json);
-	o->harvests = count_harvests(json);
-	o->result = strstr(json, "\"result\": \"ok\"") ? "ok" :
-		    strstr(json, "\"result\": \"rolled-back\"") ? "rolled-back" :
-		    strstr(json, "\"result\": \"in-doubt\"") ? "in-doubt" :
-		    "failed";
-	if (strstr(json, "the source VM stopped") && !o->death) {
+	/* A pre-copy phase per harvest (the report keeps the first 64). */
+	o->harvests = report_array_len(json, "iterations");
+	o->result = result_of(report_str(json, "result"));
+	if (strstr(report_str(json, "reason"), "the source VM stopped") &&
+	    !o->death) {
 		o->death = true;
 		snprintf(o->why, sizeof(o->why), "the source VM stopped");
 	}
