@@ -70,6 +70,7 @@ PAYLOAD_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding \
 	-no-pie -Wl,-T,ctl/payload/payload.lds -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments
 UNIT_TESTS := $(BUILD)/unit/parse_test $(BUILD)/unit/cli_test \
+	      $(BUILD)/unit/vm_client_test \
 	      $(BUILD)/unit/report_test
 SELFTEST_LIB := selftests/lib/genl.c selftests/lib/report.c \
 		selftests/lib/module.c selftests/lib/vmm.c ctl/vm_client.c
@@ -167,6 +168,11 @@ $(BUILD)/payload/payload.bin: ctl/payload/start.S ctl/payload/payload.c \
 unit: $(UNIT_TESTS)
 
 $(BUILD)/unit/parse_test: $(call objs,san,ctl/tests/parse_test.c ctl/parse.c)
+	@mkdir -p $(@D)
+	$(LD_san) -o $@ $^
+
+$(BUILD)/unit/vm_client_test: $(call objs,san,ctl/tests/vm_client_test.c \
+		ctl/vm_client.c)
 	@mkdir -p $(@D)
 	$(LD_san) -o $@ $^
 

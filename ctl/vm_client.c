@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -175,4 +176,68 @@ int vm_client_gone(struct vm_client *c, char *why, size_t len)
 	}
 	snprintf(why, len, "its VMM exited");
 	return 1;
+}
+
+int vm_client_body(struct vm_client *c, const char *req, void **body,
+		   size_t *len, size_t max, bool exact, char *why,
+		   size_t why_len)
+{
+	unsigned long long n;
+	char *end;
+	int r;
+
+	*body = NULL;
+	r = vm_client_request(c, req, NULL);
+	if (r)
+		return r;
+	n = strtoull(c->reply + 3, &end, 10);
+	if (end == c->reply + 3 || (*end && *end != ' ') || !n || n > max ||
+	    (exact && n != max)) {
+		snprintf(why, why_len, "%s: a %s reply, where %s%zu bytes were expected",
+			 req, c->reply, exact ? "" : "1 to ", max);
+		return 1;
+	}
+	*body = malloc(n);
+	if (!*body || vm_client_read_body(c, *body, n)) {
+		free(*body);
+		*body = NULL;
+		return -1;
+	}
+	*len = n;
+	return 0;
+}
+
+/* The unsigned number after " KEY=" in @reply; -1 if there is none. */
+static int field(const char *reply, const char *key, unsigned long long *v)
+{
+	char pat[32], *end;
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(reply, pat);
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	*v = strtoull(p, &end, 10);
+	return end == p || (*end && *end != ' ') ? -1 : 0;
+}
+
+int vm_client_status(struct vm_client *c, struct vm_status *st)
+{
+	unsigned long long cpus, mem, locked;
+	const char *p;
+	int r = vm_client_request(c, "status", NULL);
+
+	memset(st, 0, sizeof(*st));
+	if (r)
+		return r;
+	p = strstr(c->reply, " state=");
+	if (!p || sscanf(p, " state=%15[a-z-]", st->state) != 1 ||
+	    field(c->reply, "cpus", &cpus) || field(c->reply, "mem", &mem) ||
+	    field(c->reply, "locked", &locked) || !cpus || cpus > 1024 || !mem)
+		return 1;
+	st->cpus = cpus;
+	st->mem = mem;
+	st->locked = locked;
+	return 0;
 }

@@ -3,7 +3,9 @@
 #ifndef VMOTION_VM_CLIENT_H
 #define VMOTION_VM_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct vm_client {
 	int fd;
@@ -33,5 +35,30 @@ int vm_client_gone(struct vm_client *c, char *why, size_t len);
 
 /* Read exactly @len body bytes following a reply; 0 or -1. */
 int vm_client_read_body(struct vm_client *c, void *dst, size_t len);
+
+/*
+ * A request answered "ok LEN" and LEN bytes of body (save-state,
+ * get-cpuid, get-dirty, dirty-log harvest): the body, malloc'ed, in
+ * *@body and its length in *@len, which must be 1 to @max bytes, or
+ * exactly @max with @exact.  0; 1 if the VMM refused (c->reply says
+ * why) or the length is wrong (@why says so); -1 if the connection failed.
+ */
+int vm_client_body(struct vm_client *c, const char *req, void **body,
+		   size_t *len, size_t max, bool exact, char *why,
+		   size_t why_len);
+
+/* What "status" says of the VM. */
+struct vm_status {
+	char state[16];		/* running, paused, migrated, in-doubt... */
+	unsigned int cpus;
+	uint64_t mem;		/* bytes */
+	bool locked;
+};
+
+/*
+ * "status", read into @st.  0; 1 if the reply lacks a field or is not a
+ * number where one belongs; -1 if the connection failed.
+ */
+int vm_client_status(struct vm_client *c, struct vm_status *st);
 
 #endif

@@ -65,51 +65,44 @@ int mig_vmm_req(struct migration *m, const char *req)
 }
 
 void *mig_vmm_body(struct migration *m, const char *req, size_t *len,
-		      size_t max)
+		   size_t max)
 {
+	char why[160];
 	void *body;
+	int r = vm_client_body(&m->vmm, req, &body, len, max, false, why,
+			       sizeof(why));
 
-	if (mig_vmm_req(m, req))
-		return NULL;
-	*len = strtoull(m->vmm.reply + 3, NULL, 10);
-	if (!*len || *len > max) {
-		mig_failed(m, "%s: a %zu-byte reply", req, *len);
-		return NULL;
-	}
-	body = malloc(*len);
-	if (!body || vm_client_read_body(&m->vmm, body, *len)) {
-		free(body);
+	if (r < 0)
 		mig_failed(m, "%s: lost the source VMM", req);
-		return NULL;
-	}
-	return body;
-}
-
-static unsigned long long status_field(const char *reply, const char *key)
-{
-	const char *p = strstr(reply, key);
-
-	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+	else if (r && !strncmp(m->vmm.reply, "error", 5))
+		mig_failed(m, "source VMM refused %s: %s", req, m->vmm.reply);
+	else if (r)
+		mig_failed(m, "%s", why);
+	return r ? NULL : body;
 }
 
 /* Lock the VM, learn its shape and map its memory. */
 static int attach_source(struct migration *m)
 {
-	int fds[2];
+	struct vm_status st;
+	int fds[2], r;
 
 	if (vm_client_connect(&m->vmm, m->control))
 		return mig_failed(m, "cannot reach the source VMM at %s", m->control);
 	if (mig_vmm_req(m, "lock"))
 		return -1;
 	m->locked = true;
-	if (mig_vmm_req(m, "status"))
-		return -1;
-	if (strstr(m->vmm.reply, "state=migrated"))
+	r = vm_client_status(&m->vmm, &st);
+	if (r < 0)
+		return mig_failed(m, "lost the source VMM (status)");
+	if (r)
+		return mig_failed(m, "unexpected status from the VMM: %s", m->vmm.reply);
+	if (!strcmp(st.state, "migrated"))
 		return mig_failed(m, "this VM was already migrated away");
-	m->cpus = status_field(m->vmm.reply, "cpus=");
-	m->mem_size = status_field(m->vmm.reply, "mem=");
+	m->cpus = st.cpus;
+	m->mem_size = st.mem;
 	m->pages = m->mem_size / VM_PAGE_SIZE;
-	if (!m->cpus || !m->pages)
+	if (!m->pages || m->mem_size % VM_PAGE_SIZE)
 		return mig_failed(m, "unexpected status from the VMM: %s", m->vmm.reply);
 	if (vm_client_request(&m->vmm, "get-fds", fds))
 		return mig_failed(m, "get-fds: %s", m->vmm.reply);

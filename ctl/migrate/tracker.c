@@ -50,23 +50,20 @@ int tracker_start(struct tracker *t)
 
 static int merge_vmm_writes(struct tracker *t, uint64_t *bitmap)
 {
-	size_t bytes = tracker_bitmap_bytes(t->nr_pages), i;
-	uint64_t *vmm;
-	size_t len;
+	size_t bytes = tracker_bitmap_bytes(t->nr_pages), i, len;
+	char why[160];
+	void *body;
+	const uint64_t *vmm;
+	int r = vm_client_body(t->vmm, "get-dirty", &body, &len, bytes, true,
+			       why, sizeof(why));
 
-	if (vm_client_request(t->vmm, "get-dirty", NULL))
-		return fail("get-dirty: %s", t->vmm->reply);
-	len = strtoull(t->vmm->reply + 3, NULL, 10);
-	if (len != bytes)
-		return fail("get-dirty: %zu bytes, expected %zu", len, bytes);
-	vmm = malloc(len);
-	if (!vmm || vm_client_read_body(t->vmm, vmm, len)) {
-		free(vmm);
-		return fail("get-dirty: lost the VMM");
-	}
+	if (r)
+		return fail("%s", r < 0 ? "get-dirty: lost the VMM" :
+			    strncmp(t->vmm->reply, "error", 5) ? why : t->vmm->reply);
+	vmm = body;
 	for (i = 0; i < len / 8; i++)
 		bitmap[i] |= vmm[i];
-	free(vmm);
+	free(body);
 	return 0;
 }
 

@@ -21,15 +21,16 @@ static int kvm_start(struct tracker *t)
 static int kvm_harvest(struct tracker *t, uint64_t *bitmap)
 {
 	size_t want = tracker_bitmap_bytes(t->nr_pages), len;
+	char why[160];
+	void *body;
+	int r = vm_client_body(t->vmm, "dirty-log harvest", &body, &len, want,
+			       true, why, sizeof(why));
 
-	if (vm_client_request(t->vmm, "dirty-log harvest", NULL))
-		return fail("dirty-log harvest: %s", t->vmm->reply);
-	len = strtoull(t->vmm->reply + 3, NULL, 10);
-	if (len != want)
-		return fail("dirty-log harvest: %zu bytes, expected %zu", len,
-			    want);
-	if (vm_client_read_body(t->vmm, bitmap, len))
-		return fail("dirty-log harvest: lost the VMM");
+	if (r)
+		return fail("%s", r < 0 ? "dirty-log harvest: lost the VMM" :
+			    strncmp(t->vmm->reply, "error", 5) ? why : t->vmm->reply);
+	memcpy(bitmap, body, len);
+	free(body);
 	return 0;
 }
 
