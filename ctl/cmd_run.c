@@ -25,6 +25,7 @@
 #include "parse.h"
 #include "vmm/boot_linux.h"
 #include "vmm/control.h"
+#include "vmm/host.h"
 #include "vmm/layout.h"
 #include "vmm/payload.h"
 #include "vmm/state.h"
@@ -109,7 +110,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			if (parse_size(p.arg, &o->mem_size))
 				return cli_bad_value(&p, "not a size");
 			if (o->mem_size % VM_PAGE_SIZE)
-				return cli_bad_value(&p, "not a multiple of 4 KiB");
+				return cli_bad_value(&p,
+						     "not a multiple of the 4 KiB page size");
 			if (o->mem_size < MEM_MIN || o->mem_size > MEM_MAX)
 				return cli_bad_value(&p, "must be %llu MiB to %llu GiB",
 						     MEM_MIN >> 20, MEM_MAX >> 30);
@@ -248,83 +250,56 @@ static int load_memory(struct vm *vm, const char *path)
 	return 0;
 }
 
-static int serial_irq(void *opaque, int level)
-{
-	return vm_irq_line(opaque, SERIAL_IRQ, level);
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	const struct state_header *h;
-	struct control *ctl = NULL;
+	struct vmm_host host;
 	struct run_opts o;
 	void *blob = NULL;
 	size_t blob_len = 0;
-	struct vm vm;
-	int log_fd = -1, ret = 1;
+	int ret = 1;
 
+	vmm_host_init(&host);
 	if (parse_run_opts(argc, argv, &o))
 		return 1;
 	if (o.restore) {
 		blob = read_whole("--restore", o.restore, &blob_len);
 		if (!blob || state_check(blob, blob_len, o.restore))
-			goto out_free;
+			goto out;
 		h = blob;
 		if ((o.mem_set && h->mem_size != o.mem_size) ||
 		    (o.cpus_set && h->nr_cpus != o.cpus)) {
 			fail("--restore %s: saved with %u vCPUs and %llu MiB",
 			     o.restore, h->nr_cpus,
 			     (unsigned long long)h->mem_size >> 20);
-			goto out_free;
+			goto out;
 		}
 		o.mem_size = h->mem_size;
 		o.cpus = h->nr_cpus;
 	}
-	if (o.log) {
-		log_fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			      0644);
-		if (log_fd < 0) {
-			fail("--log %s: %s", o.log, strerror(errno));
-			goto out_free;
-		}
-	}
-
-	if (vm_create(&vm, o.mem_size, o.cpus, o.backing))
-		goto out_vm;
-	serial_init(&vm.serial, serial_irq, &vm);
-	vm.serial.log_fd = o.log ? log_fd : STDOUT_FILENO;
-	vm.vcpu_cpu = o.vcpu_cpu;
-	vm.shutdown_dump = o.shutdown_dump;
+	if (vmm_host_open_log(&host, o.log) ||
+	    vmm_host_create(&host, o.mem_size, o.cpus, o.backing, o.vcpu_cpu))
+		goto out;
+	host.vm.shutdown_dump = o.shutdown_dump;
 
 	if (o.restore) {
-		if (load_memory(&vm, o.mem_file) ||
-		    state_restore(&vm, blob, blob_len))
-			goto out_vm;
+		if (load_memory(&host.vm, o.mem_file) ||
+		    state_restore(&host.vm, blob, blob_len))
+			goto out;
 	} else if (o.kernel) {
-		if (boot_linux(&vm, o.kernel, o.initrd, o.cmdline))
-			goto out_vm;
-	} else if (payload_boot(&vm, &o.payload)) {
-		goto out_vm;
+		if (boot_linux(&host.vm, o.kernel, o.initrd, o.cmdline))
+			goto out;
+	} else if (payload_boot(&host.vm, &o.payload)) {
+		goto out;
 	}
 
-	ctl = control_open(&vm, o.control, o.console);
-	if (!ctl)
-		goto out_vm;
-	if (vm_start(&vm))
-		goto out_ctl;
-	control_loop(ctl);
-	vm_stop(&vm, 0, "quit");
-	ret = vm_wait(&vm);
-	/* A guest that stopped by itself says why, even when it is no error. */
-	if (ret || strcmp(vm.exit_reason, "quit"))
-		fprintf(stderr, "vmotionctl: %s\n", vm.exit_reason);
-out_ctl:
-	control_close(ctl);
-out_vm:
-	vm_destroy(&vm);
-	if (log_fd >= 0)
-		close(log_fd);
-out_free:
+	if (vmm_host_control(&host, o.control, o.console) ||
+	    vm_start(&host.vm))
+		goto out;
+	control_loop(host.ctl);
+	ret = vmm_host_finish(&host);
+out:
+	vmm_host_close(&host);
 	free(blob);
 	return ret;
 }

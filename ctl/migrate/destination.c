@@ -64,19 +64,10 @@ static void note(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int serial_irq(void *opaque, int level)
-{
-	return vm_irq_line(opaque, SERIAL_IRQ, level);
-}
-
 /* Forget a half-built VM: nothing of it stays (socket, memory, KVM VM). */
 static void discard(struct receiver *r)
 {
-	control_close(r->ctl);
-	r->ctl = NULL;
-	if (r->vm_made)
-		vm_destroy(&r->vm);
-	r->vm_made = false;
+	vmm_host_drop(&r->host);
 	free(r->hashes);
 	r->hashes = NULL;
 	free(r->pending);
@@ -202,7 +193,7 @@ static int answer_resolve(struct receiver *r, int fd, struct wire_stats *st,
 /* The source committed (or the operator forced it): only now may it run. */
 static int start_vm(struct receiver *r)
 {
-	if (vm_start(&r->vm))
+	if (vm_start(&r->host.vm))
 		return -1;
 	r->state = RX_RUNNING;
 	return 0;
@@ -254,19 +245,14 @@ static int on_spec(struct receiver *r, const struct wire_frame *f)
 	note("preparing a masked VM: %u vCPUs, %llu MiB, from %s, migration %016llx",
 	     cpus, (unsigned long long)mem >> 20, r->source,
 	     (unsigned long long)r->migration_id);
-	r->vm_made = true;
-	if (vm_create(&r->vm, mem, cpus, backing))
+	if (vmm_host_create(&r->host, mem, cpus, backing, r->vcpu_cpu))
 		return wire_respond_error(r->fd, &r->st,
 					  "cannot create the VM (see the receiver's log)"), -1;
-	serial_init(&r->vm.serial, serial_irq, &r->vm);
-	r->vm.vcpu_cpu = r->vcpu_cpu;
-	r->vm.serial.log_fd = r->log ? r->log_fd : STDOUT_FILENO;
 	r->pages = mem / VM_PAGE_SIZE;
 	r->hashes = page_hashes_new(r->pages);
 	if (!r->hashes)
 		return wire_respond_error(r->fd, &r->st, "out of memory"), -1;
-	r->ctl = control_open(&r->vm, r->control, r->console);
-	if (!r->ctl)
+	if (vmm_host_control(&r->host, r->control, r->console))
 		return wire_respond_error(r->fd, &r->st,
 					  "cannot open the control socket %s",
 					  r->control), -1;
@@ -288,7 +274,7 @@ static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
 		return -1;
 	}
 	if (state_check(f->payload, f->length, "checkpoint") ||
-	    state_restore(&r->vm, f->payload, f->length))
+	    state_restore(&r->host.vm, f->payload, f->length))
 		return wire_respond_error(r->fd, &r->st,
 					  "the checkpoint does not restore (see the receiver's log)"), -1;
 	res.memory_hash = htole64(page_hashes_fold(r->hashes, r->pages));
@@ -335,9 +321,9 @@ static int step(struct receiver *r, const struct wire_frame *f)
 	case RX_PRECOPY:
 		if (f->command == VMOTION_CMD_PAGES) {
 			const struct page_target t = {
-				.mem = r->vm.mem,
-				.fd = r->vm.backing == VM_BACKING_4K ?
-				      r->vm.mem_fd : -1,
+				.mem = r->host.vm.mem,
+				.fd = r->host.vm.backing == VM_BACKING_4K ?
+				      r->host.vm.mem_fd : -1,
 				.nr_pages = r->pages,
 				.hashes = r->hashes,
 			};
@@ -466,7 +452,7 @@ static void question(struct receiver *r, int fd)
 		note("the source did not commit migration %016llx: dropping this copy",
 		     (unsigned long long)r->migration_id);
 		r->discard_req = true;
-		control_stop(r->ctl);
+		control_stop(r->host.ctl);
 	} else {
 		wire_respond_error(fd, &st, "unexpected %s frame in state in-doubt",
 				   wire_command_name(f.command));
@@ -540,14 +526,14 @@ static int serve(struct receiver *r)
 		.describe = peer_describe, .force_resume = peer_force_resume,
 		.discard = peer_discard, .held = peer_held, .opaque = r,
 	};
-	control_set_peer(r->ctl, &r->peer);
+	control_set_peer(r->host.ctl, &r->peer);
 	if (r->state == RX_RESTORED)
 		note("in doubt: migration %016llx from %s is restored, and its source may have committed; the VM stays paused until the source resolves it (or vmotionctl handoff --control %s)",
 		     (unsigned long long)r->migration_id, r->source, r->control);
 	else
 		note("VM running: %llu bytes received",
 		     (unsigned long long)r->st.bytes_received);
-	control_loop(r->ctl);
+	control_loop(r->host.ctl);
 	/* A copy that runs is never dropped, whatever was asked before. */
 	return r->discard_req && r->state != RX_RUNNING ? 1 : 0;
 }
@@ -557,8 +543,9 @@ void receiver_init(struct receiver *r)
 	*r = (struct receiver){
 		.mem_limit = MEM_MAX,
 		.wire_version = VMOTION_WIRE_VERSION,
-		.log_fd = -1, .kvm_fd = -1, .fd = -1, .vcpu_cpu = -1,
+		.kvm_fd = -1, .fd = -1, .vcpu_cpu = -1,
 	};
+	vmm_host_init(&r->host);
 }
 
 int receiver_run(struct receiver *r)
@@ -580,14 +567,8 @@ int receiver_run(struct receiver *r)
 	for (i = 0; i < r->nr_cpuid_clear; i++)
 		if (compat_cpuid_clear(r->offer_cpuid, r->cpuid_clear[i]))
 			goto out;
-	if (r->log) {
-		r->log_fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				0644);
-		if (r->log_fd < 0) {
-			fail("--log %s: %s", r->log, strerror(errno));
-			goto out;
-		}
-	}
+	if (vmm_host_open_log(&r->host, r->log))
+		goto out;
 	lfd = net_listen("--listen", r->listen);
 	if (lfd < 0)
 		goto out;
@@ -617,16 +598,12 @@ int receiver_run(struct receiver *r)
 	}
 	close(lfd);
 	lfd = -1;
-	vm_stop(&r->vm, 0, "quit");
-	ret = vm_wait(&r->vm);
-	if (ret)
-		fprintf(stderr, "vmotionctl: %s\n", r->vm.exit_reason);
+	ret = vmm_host_finish(&r->host);
 	discard(r);
 out:
 	if (lfd >= 0)
 		close(lfd);
-	if (r->log_fd >= 0)
-		close(r->log_fd);
+	vmm_host_close(&r->host);
 	close(r->kvm_fd);
 	free(r->offer_cpuid);
 	return ret;

@@ -24,8 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../vmm/control.h"
-#include "../vmm/vm.h"
+#include "../vmm/host.h"
 #include "wire.h"
 
 enum rx_state {
@@ -49,7 +48,7 @@ struct receiver {
 	const char *test_drop;
 	const char *cpuid_clear[16];	/* --cpuid-clear, tests */
 	int nr_cpuid_clear;
-	int log_fd, kvm_fd;
+	int kvm_fd;
 	struct kvm_cpuid2 *offer_cpuid;
 	int max_cpus;
 
@@ -63,9 +62,7 @@ struct receiver {
 	struct control_peer peer;
 	enum rx_state state;
 	struct wire_stats st;
-	struct vm vm;
-	bool vm_made;
-	struct control *ctl;
+	struct vmm_host host;	/* the VM, its console log, its control socket */
 	uint64_t *hashes;
 	uint64_t pages;
 	/*

@@ -105,7 +105,7 @@ TEST_F(bad, memory_not_page_multiple)
 
 TEST_F(bad, payload_options)
 {
-	EXPECT_REFUSED("--order \"sideways\": seq or random",
+	EXPECT_REFUSED("--order \"sideways\": one of seq or random",
 		       "--payload", "dirty", "--order", "sideways");
 	EXPECT_REFUSED("--wss \"0\": a percentage",
 		       "--payload", "dirty", "--wss", "0");
