@@ -86,12 +86,17 @@ void mig_report_write(struct migration *m, const char *result)
 	for (i = 0; i < m->nr_iter; i++)
 		json_object_array_add(a, phase(&m->iter[i]));
 	add(r, "iterations", a);
-	/* SDPS: what each vCPU slept in all, as vmtrace counted it. */
-	add(r, "sdps", json_object_new_boolean(m->stun_read));
+	/*
+	 * SDPS: what each vCPU slept in all, as vmtrace counted it; the
+	 * switchover's pause is the stun.  sdps_stun_ms_per_vcpu is the old
+	 * name of the same array, kept for one release.
+	 */
+	add(r, "sdps", json_object_new_boolean(m->sleep_read));
 	a = json_object_new_array();
-	for (i = 0; m->stun_read && i < m->stun.nr_vcpus; i++)
-		json_object_array_add(a, num("%.3f", m->stun.vcpus[i].stun_ns / 1e6));
-	add(r, "sdps_stun_ms_per_vcpu", a);
+	for (i = 0; m->sleep_read && i < m->sdps_sleep.nr_vcpus; i++)
+		json_object_array_add(a, num("%.3f", m->sdps_sleep.vcpus[i].stun_ns / 1e6));
+	add(r, "sdps_sleep_ms_per_vcpu", a);
+	add(r, "sdps_stun_ms_per_vcpu", json_object_get(a));
 	f = fopen(m->json, "w");
 	if (f) {
 		int ok = fprintf(f, "%s\n", json_object_to_json_string_ext(r,

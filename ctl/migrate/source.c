@@ -249,8 +249,8 @@ static void rollback(struct migration *m)
 		wire_send(m->fd, NULL, VMOTION_CMD_ABORT, 0, m->reason,
 			  strlen(m->reason));
 	if (m->vmm.fd >= 0) {
-		if (sdps_active(&m->sdps) && !sdps_stop(&m->sdps, &m->stun))
-			m->stun_read = true;
+		if (sdps_active(&m->sdps) && !sdps_stop(&m->sdps, &m->sdps_sleep))
+			m->sleep_read = true;
 		sdps_close(&m->sdps);
 		tracker_stop(&m->tracker);
 		if (m->paused && !vm_client_request(&m->vmm, "resume", NULL))

@@ -70,8 +70,9 @@ struct migration {
 	unsigned int cpus;
 	struct tracker tracker;
 	struct sdps sdps;
-	struct vmtrace_throttle_info stun;	/* SDPS totals at the end */
-	bool stun_read;
+	/* SDPS: what the vCPUs slept in all (not the switchover's stun) */
+	struct vmtrace_throttle_info sdps_sleep;
+	bool sleep_read;
 
 	/* the destination */
 	int fd;

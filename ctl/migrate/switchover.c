@@ -90,9 +90,9 @@ int mig_switchover(struct migration *m)
 
 	/* A sleeping vCPU would only delay the pause: lift SDPS first. */
 	if (sdps_active(&m->sdps)) {
-		if (sdps_stop(&m->sdps, &m->stun))
+		if (sdps_stop(&m->sdps, &m->sdps_sleep))
 			return mig_failed(m, "SDPS: cannot lift the throttle");
-		m->stun_read = true;
+		m->sleep_read = true;
 	}
 	/* The stun is the guest's: from the pause on. */
 	t0 = mig_now();
