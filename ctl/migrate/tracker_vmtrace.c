@@ -2,7 +2,9 @@
 /*
  * The vmtrace tracker: vmtrace.ko traces the VM (attached by the KVM VM
  * fd the VMM handed over with get-fds), and harvests come over generic
- * netlink.  Unlike KVM's dirty log this needs nothing from the VMM, and
+ * netlink.  Unlike KVM's dirty log, which only the VMM's process may
+ * drive, harvests need no request to the VMM (tracker.c still merges in
+ * the pages the VMM itself wrote, get-dirty, as for every tracker), and
  * the session dies with this process: a killed migrate leaves no tracing
  * behind.
  *
