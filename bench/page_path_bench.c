@@ -107,6 +107,7 @@ static void *receive_all(void *arg)
 		wire_frame_free(&f);
 	}
 	s->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+	pages_apply_done();
 	return NULL;
 }
 

@@ -76,12 +76,12 @@ static int parse_migrate_opts(int argc, char **argv, struct migration *m)
 		}
 		case 'j': m->json = p.arg; break;
 		case 'z': {
-			struct compressor c;
+			enum compress_mode mode;
 			char err[128];
+			int level;
 
-			if (compressor_init(&c, p.arg, err, sizeof(err)))
-				return cli_bad_value(&p, "%s", strchr(err, ':') + 2);
-			compressor_free(&c);
+			if (compress_parse(p.arg, &mode, &level, err, sizeof(err)))
+				return cli_bad_value(&p, "%s", err);
 			m->compress = p.arg;
 			break;
 		}

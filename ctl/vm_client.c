@@ -188,8 +188,15 @@ int vm_client_body(struct vm_client *c, const char *req, void **body,
 
 	*body = NULL;
 	r = vm_client_request(c, req, NULL);
-	if (r)
+	if (r) {
+		snprintf(why, why_len, "%s: %s", req, c->reply);
 		return r;
+	}
+	if (strncmp(c->reply, "ok ", 3)) {
+		snprintf(why, why_len, "%s: a reply \"%s\" without a length",
+			 req, c->reply);
+		return 1;
+	}
 	n = strtoull(c->reply + 3, &end, 10);
 	if (end == c->reply + 3 || (*end && *end != ' ') || !n || n > max ||
 	    (exact && n != max)) {

@@ -17,34 +17,42 @@ static double clock_s(clockid_t id)
 	return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-int compressor_init(struct compressor *c, const char *spec, char *err,
-		    size_t errlen)
+int compress_parse(const char *spec, enum compress_mode *mode, int *level,
+		   char *err, size_t errlen)
 {
 	char *end;
 
-	memset(c, 0, sizeof(*c));
-	c->level = 1;
+	*level = 1;
 	if (!strcmp(spec, "none")) {
-		c->mode = COMPRESS_NONE;
-		return 0;
-	}
-	if (!strcmp(spec, "auto")) {
-		c->mode = COMPRESS_AUTO;
-		c->on = true;	/* until the CPU turns out to be the limit */
+		*mode = COMPRESS_NONE;
+	} else if (!strcmp(spec, "auto")) {
+		*mode = COMPRESS_AUTO;
 	} else if (!strcmp(spec, "zstd")) {
-		c->mode = COMPRESS_ZSTD;
+		*mode = COMPRESS_ZSTD;
 	} else if (!strncmp(spec, "zstd:", 5)) {
-		c->mode = COMPRESS_ZSTD;
-		c->level = strtol(spec + 5, &end, 10);
-		if (end == spec + 5 || *end || c->level < 1 || c->level > 19) {
-			snprintf(err, errlen, "\"%s\": zstd's level is 1 to 19", spec);
+		*mode = COMPRESS_ZSTD;
+		*level = strtol(spec + 5, &end, 10);
+		if (end == spec + 5 || *end || *level < 1 || *level > 19) {
+			snprintf(err, errlen, "zstd's level is 1 to 19");
 			return -1;
 		}
 	} else {
-		snprintf(err, errlen, "\"%s\": one of none, zstd, zstd:LEVEL or auto",
-			 spec);
+		snprintf(err, errlen, "one of none, zstd, zstd:LEVEL or auto");
 		return -1;
 	}
+	return 0;
+}
+
+int compressor_init(struct compressor *c, const char *spec, char *err,
+		    size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	if (compress_parse(spec, &c->mode, &c->level, err, errlen))
+		return -1;
+	if (c->mode == COMPRESS_NONE)
+		return 0;
+	/* auto compresses until the rates say otherwise */
+	c->on = c->mode == COMPRESS_AUTO;
 	c->cap = ZSTD_compressBound((size_t)VMOTION_MAX_BATCH * VMOTION_PAGE_SIZE);
 	c->buf = malloc(c->cap);
 	c->cctx = ZSTD_createCCtx();

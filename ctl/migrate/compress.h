@@ -54,8 +54,11 @@ struct compressor {
 
 /*
  * @spec: "none", "zstd", "zstd:LEVEL" (1 to 19) or "auto".  0, or -1
- * with the reason in @err.
+ * with what is wrong with it in @err.  Allocates nothing.
  */
+int compress_parse(const char *spec, enum compress_mode *mode, int *level,
+		   char *err, size_t errlen);
+/* A compressor for @spec (as compress_parse()); 0, or -1 and @err. */
 int compressor_init(struct compressor *c, const char *spec, char *err,
 		    size_t errlen);
 void compressor_free(struct compressor *c);

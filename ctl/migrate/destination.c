@@ -68,6 +68,7 @@ static void note(const char *fmt, ...)
 static void discard(struct receiver *r)
 {
 	vmm_host_drop(&r->host);
+	pages_apply_done();
 	free(r->hashes);
 	r->hashes = NULL;
 	free(r->pending);

@@ -122,11 +122,20 @@ static int install_zero(const struct page_target *t, uint64_t pfn,
  * bytes): exactly @nr_data pages, decompressed into a buffer of this
  * thread's.  NULL with the reason in @err.
  */
+static __thread uint8_t *unzip_buf;
+static __thread ZSTD_DCtx *unzip_ctx;
+
+void pages_apply_done(void)
+{
+	free(unzip_buf);
+	ZSTD_freeDCtx(unzip_ctx);
+	unzip_buf = NULL;
+	unzip_ctx = NULL;
+}
+
 static const uint8_t *decompress(const struct wire_frame *f, size_t off,
 				 uint64_t nr_data, char *err, size_t errlen)
 {
-	static __thread uint8_t *buf;
-	static __thread ZSTD_DCtx *dctx;
 	size_t need = nr_data * VMOTION_PAGE_SIZE, clen = f->length - off, n;
 	const uint8_t *src = (const uint8_t *)f->payload + off;
 	unsigned long long size;
@@ -143,21 +152,21 @@ static const uint8_t *decompress(const struct wire_frame *f, size_t off,
 			 "hold another size", (unsigned long long)nr_data, need);
 		return NULL;
 	}
-	if (!buf)
-		buf = malloc((size_t)VMOTION_MAX_BATCH * VMOTION_PAGE_SIZE);
-	if (!dctx)
-		dctx = ZSTD_createDCtx();
-	if (!buf || !dctx) {
+	if (!unzip_buf)
+		unzip_buf = malloc((size_t)VMOTION_MAX_BATCH * VMOTION_PAGE_SIZE);
+	if (!unzip_ctx)
+		unzip_ctx = ZSTD_createDCtx();
+	if (!unzip_buf || !unzip_ctx) {
 		snprintf(err, errlen, "PAGES frame: out of memory to decompress");
 		return NULL;
 	}
-	n = ZSTD_decompressDCtx(dctx, buf, need, src, clen);
+	n = ZSTD_decompressDCtx(unzip_ctx, unzip_buf, need, src, clen);
 	if (ZSTD_isError(n) || n != need) {
 		snprintf(err, errlen, "PAGES frame: its zstd data does not decompress: %s",
 			 ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
 		return NULL;
 	}
-	return buf;
+	return unzip_buf;
 }
 
 long pages_apply(const struct page_target *t, const struct wire_frame *f,

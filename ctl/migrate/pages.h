@@ -56,6 +56,8 @@ struct page_target {
  */
 long pages_apply(const struct page_target *t, const struct wire_frame *f,
 		 char *err, size_t errlen);
+/* What pages_apply() keeps per thread to decompress, freed. */
+void pages_apply_done(void);
 
 /* The sending side: a batch being filled. */
 struct page_batch {

@@ -385,8 +385,10 @@ int migration_run(struct migration *m)
 	int ret;
 
 	if (getrandom(&m->migration_id, sizeof(m->migration_id), 0) !=
-	    sizeof(m->migration_id))
-		return mig_failed(m, "getrandom: %s", strerror(errno));
+	    sizeof(m->migration_id)) {
+		m->result = "rolled-back";
+		return fail("getrandom: %s", strerror(errno)), -1;
+	}
 	m->migration_id |= 1;	/* never 0, which names no migration */
 	m->t_start = mig_now();
 	ret = migrate(m);

@@ -58,8 +58,7 @@ static int merge_vmm_writes(struct tracker *t, uint64_t *bitmap)
 			       why, sizeof(why));
 
 	if (r)
-		return fail("%s", r < 0 ? "get-dirty: lost the VMM" :
-			    strncmp(t->vmm->reply, "error", 5) ? why : t->vmm->reply);
+		return fail("%s", r < 0 ? "get-dirty: lost the VMM" : why);
 	vmm = body;
 	for (i = 0; i < len / 8; i++)
 		bitmap[i] |= vmm[i];

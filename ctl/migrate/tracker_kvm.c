@@ -28,7 +28,7 @@ static int kvm_harvest(struct tracker *t, uint64_t *bitmap)
 
 	if (r)
 		return fail("%s", r < 0 ? "dirty-log harvest: lost the VMM" :
-			    strncmp(t->vmm->reply, "error", 5) ? why : t->vmm->reply);
+			    why);
 	memcpy(bitmap, body, len);
 	free(body);
 	return 0;

@@ -72,7 +72,7 @@ static size_t covered(const struct vmotion_frame *h, size_t len)
 {
 	uint64_t n = le64toh(h->arg);
 
-	if (le16toh(h->command) == VMOTION_CMD_PAGES &&
+	if (le16toh(h->command) == VMOTION_CMD_PAGES && n >= 1 &&
 	    n <= VMOTION_MAX_BATCH && n * sizeof(struct vmotion_page_desc) <= len)
 		return n * sizeof(struct vmotion_page_desc);
 	return len;

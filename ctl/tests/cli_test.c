@@ -499,6 +499,8 @@ TEST(bad_input_is_named)
 		{ "run --payload dirty --rate 5x/s", "--rate \"5x/s\": not a rate" },
 		{ "run --payload idle --order up", "--order \"up\": one of seq or random" },
 		{ "migrate --=x", "\"--=x\" names no option" },
+		{ "migrate --control /x --to h:1 --compress zstd:0", "--compress \"zstd:0\": zstd's level is 1 to 19" },
+		{ "migrate --control /x --to h:1 --compress a:b", "--compress \"a:b\": one of none, zstd, zstd:LEVEL or auto" },
 		{ "nosuchcommand", "unknown command" },
 	};
 	size_t i;

@@ -107,6 +107,14 @@ TEST_F(client, bodies_of_the_length_they_say)
 	vmm_says(self, "ok 0\n", 5);
 	EXPECT_EQ(1, vm_client_body(&self->c, "x", &body, &len, 64, false, why,
 				    sizeof(why)));
+	vmm_says(self, "ok\n", 3);
+	EXPECT_EQ(1, vm_client_body(&self->c, "x", &body, &len, 64, false, why,
+				    sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "x: a reply \"ok\" without a length")) TH_LOG("%s", why);
+	vmm_says(self, "error no such thing\n", 20);
+	EXPECT_EQ(1, vm_client_body(&self->c, "x", &body, &len, 64, false, why,
+				    sizeof(why)));
+	EXPECT_STREQ("x: error no such thing", why);
 	vmm_says(self, "ok many\n", 8);
 	EXPECT_EQ(1, vm_client_body(&self->c, "x", &body, &len, 64, false, why,
 				    sizeof(why)));
