@@ -157,8 +157,18 @@ static int answer_hello(struct receiver *r, int fd, struct wire_stats *st,
 			    sizeof(offer.o) + n * sizeof(offer.e[0]));
 }
 
+/* This thread's CPU time (user and system): the receiver's work. */
+static double thread_cpu_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static int on_hello(struct receiver *r, const struct wire_frame *f)
 {
+	r->cpu0 = thread_cpu_s();
 	if (answer_hello(r, r->fd, &r->st, f))
 		return -1;
 	r->state = RX_SPEC;
@@ -280,6 +290,7 @@ static int on_checkpoint(struct receiver *r, const struct wire_frame *f)
 					  "the checkpoint does not restore (see the receiver's log)"), -1;
 	res.memory_hash = htole64(page_hashes_fold(r->hashes, r->pages));
 	res.restore_us = htole64((uint64_t)((now_s() - t0) * 1e6));
+	res.cpu_us = htole64((uint64_t)((thread_cpu_s() - r->cpu0) * 1e6));
 	r->state = RX_RESTORED;
 	/*
 	 * Only COMMIT or ABORT can come now, a round trip away.  A link gone

@@ -57,6 +57,7 @@ struct receiver {
 	/* One migration. */
 	int fd;
 	uint64_t migration_id;
+	double cpu0;		/* the receiving thread's CPU time at HELLO */
 	char source[64];
 	bool discard_req;	/* ABORT or the operator, while in doubt */
 	struct control_peer peer;

@@ -64,6 +64,14 @@ void mig_report_write(struct migration *m, const char *result)
 	add(r, "stun_overrun", json_object_new_boolean(m->committed &&
 						       m->stun_ms > m->max_stun_ms));
 	add(r, "bytes_sent", json_object_new_uint64(m->st.bytes_sent));
+	add(r, "cpu_s_source", num("%.3f", m->src_cpu_s));
+	add(r, "cpu_s_destination", num("%.3f", m->dst_cpu_s));
+	if (m->mem_size) {
+		double gib = (double)m->mem_size / (1 << 30);
+
+		add(r, "cpu_s_per_gib_source", num("%.3f", m->src_cpu_s / gib));
+		add(r, "cpu_s_per_gib_destination", num("%.3f", m->dst_cpu_s / gib));
+	}
 	add(r, "memory_hash_equal",
 	    json_object_new_boolean(m->hash_equal && m->committed));
 	add(r, "source_memory_verified", json_object_new_boolean(m->hash_checked));

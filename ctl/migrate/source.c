@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -411,10 +412,19 @@ int migration_run(struct migration *m)
 			ret = -1;
 	}
 	m->total_ms = (mig_now() - m->t_start) * 1e3;
+	{
+		struct rusage ru;
+
+		if (!getrusage(RUSAGE_SELF, &ru))
+			m->src_cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	}
 	if (!ret)
-		mig_progress("done in %.0f ms, stun %.1f ms, %llu bytes sent, memory hashes equal",
+		mig_progress("done in %.0f ms, stun %.1f ms, %llu bytes sent, memory hashes equal; CPU per GiB of guest memory %.2f s here, %.2f s at the destination",
 			     m->total_ms, m->stun_ms,
-			     (unsigned long long)m->st.bytes_sent);
+			     (unsigned long long)m->st.bytes_sent,
+			     m->src_cpu_s / ((double)m->mem_size / (1 << 30)),
+			     m->dst_cpu_s / ((double)m->mem_size / (1 << 30)));
 	if (m->json)
 		mig_report_write(m, m->result);
 	return ret ? -1 : 0;

@@ -82,6 +82,7 @@ struct migration {
 	bool source_dead;	/* the source VMM died during the switchover */
 	struct wire_stats st;
 	double rtt_s, restore_s;
+	double dst_cpu_s;	/* the destination's receiving CPU time */
 
 	/* pre-copy */
 	uint64_t *bitmap, *hashes;
@@ -95,6 +96,7 @@ struct migration {
 
 	/* the result */
 	double t_start, stun_ms, predicted_stun_ms, total_ms;
+	double src_cpu_s;	/* this process's CPU time, user and system */
 	uint64_t switchover_pages;
 	size_t switchover_bitmap_bytes;	/* compacted, on the wire */
 	bool hash_equal, hash_checked;

@@ -155,6 +155,7 @@ int mig_switchover(struct migration *m)
 	src_hash = page_hashes_fold(m->hashes, m->pages);
 	m->hash_equal = le64toh(res->memory_hash) == src_hash;
 	m->restore_s = le64toh(res->restore_us) / 1e6;
+	m->dst_cpu_s = le64toh(res->cpu_us) / 1e6;
 	wire_frame_free(&f);
 	if (!m->hash_equal)
 		return mig_failed(m, "memory hash mismatch at switchover (source %016llx, destination %016llx)",

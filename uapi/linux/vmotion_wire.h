@@ -130,6 +130,7 @@ struct vmotion_spec {
 struct vmotion_restored {
 	__le64 memory_hash;	/* XXH64 over the per-page XXH3 hashes */
 	__le64 restore_us;	/* time to restore the checkpoint */
+	__le64 cpu_us;		/* the receiver's CPU time since HELLO */
 };
 
 /*
