@@ -151,9 +151,12 @@ enum death {
 	DEATH_OURS,		/* until shown otherwise */
 	DEATH_LAB_SWITCH,	/* it came back with the lab host's state */
 	DEATH_LAB_PF,		/* a #PF nobody injected, its state intact */
+	DEATH_UNTRACED,		/* before the migration: no tracker attached */
 };
 
-static const char *const death_word[] = { "0", "1", "lab", "lab-pf" };
+static const char *const death_word[] = {
+	"0", "1", "lab", "lab-pf", "untraced",
+};
 
 /*
  * After a death, from KVM's trace (the shutdown is its last event):
@@ -428,6 +431,21 @@ static void run_row(unsigned int k, unsigned int seconds, struct outcome *o)
 		goto out;
 	mt_netns = h.link.nsa;
 	sleep(1);	/* the working set written once: a busy guest */
+	/*
+	 * A guest that died already, before migrate and its tracker ever
+	 * touched it, is no migration's: counted apart (row 45 of the
+	 * 2026-12-08 run died so, its KVM trace empty from here on).
+	 */
+	wt.last_progress = mt_now();
+	if (watch(&wt, &h.src, o)) {
+		o->death = true;
+		o->kind = DEATH_UNTRACED;
+		o->result = "not-migrated";
+		strncat(o->why, " before the migration began (no tracker attached)",
+			sizeof(o->why) - strlen(o->why) - 1);
+		keep_evidence(k, o->why, sizeof(o->why));
+		goto out;
+	}
 	trace_arm();
 	t0 = mt_now();
 	pid = mt_migrate_bg(h.src.control, h.to, h.json, h.out,
