@@ -20,7 +20,7 @@
  *
  *   stress: row=K tracker=T sdps=on|off order=seq|random cpus=N rate=R
  *           result=R seconds=S
- *           harvests=H max_gap_ms=G death=0|1|lab|lab-pf lost=L [why=...]
+ *           harvests=H max_gap_ms=G death=0|1|lab|lab-pf|untraced lost=L [why=...]
  *
  * A death is told apart from a fault of the lab's by its evidence
  * (classify_death(), Documentation/dev-tools/lab-faults.rst): KVM's exits
@@ -30,8 +30,10 @@
  * never loads) died of the lab's emulated world switch: death=lab.  One
  * killed by a #PF that nothing injected while its own state is intact
  * died as guests do with KVM's own dirty log and vmtrace.ko not loaded:
- * death=lab-pf.  Any other death is ours.  Exit status: 1 if any death is
- * ours or a page was lost, 3 if only the lab killed guests, 0 otherwise.
+ * death=lab-pf.  A guest dead before its migration began, no tracker
+ * attached, is death=untraced.  Any other death is ours.  Exit status: 1
+ * if any death is ours or a page was lost, 3 if only the lab killed
+ * guests (or they died untraced), 0 otherwise.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -583,7 +585,9 @@ int main(int argc, char **argv)
 			fputs(line, lf);
 			fflush(lf);
 		}
-		if (o.kind == DEATH_LAB_SWITCH || o.kind == DEATH_LAB_PF)
+		/* Deaths that are no migration's: the caller may try again. */
+		if (o.kind == DEATH_LAB_SWITCH || o.kind == DEATH_LAB_PF ||
+		    o.kind == DEATH_UNTRACED)
 			lab = 1;
 		else
 			bad |= o.death || o.lost != 0;
